@@ -1,0 +1,346 @@
+//! Test harness: real BEAM nodes and a private EPMD, each killed by a guard.
+//!
+//! Every node gets a unique name and a random cookie. The cookie is written to
+//! `$HOME/.erlang.cookie` in a private temporary home, so it never appears in a process
+//! argument. A node is ready when it prints its `READY` line; from then on it evaluates
+//! one expression per line sent to it and answers with one `=> ...` line.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long a node may take to start before the test fails.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A name no other node in this test run uses: `prefix_<pid>_<n>`.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{}_{}_{}", prefix, std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A random cookie.
+pub fn random_cookie() -> String {
+    use rand::Rng;
+    let mut r = rand::thread_rng();
+    (0..20).map(|_| (b'A' + r.gen_range(0..26)) as char).collect()
+}
+
+/// A TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind an ephemeral port")
+}
+
+/// Waits until something accepts TCP connections on `addr`.
+pub fn wait_for_port(addr: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if TcpStream::connect(addr).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// A real `epmd` on a private port, killed on drop. Point nodes at it with
+/// `ERL_EPMD_PORT` (the [`BeamBuilder`] does so when given one).
+pub struct Epmd {
+    child: Child,
+    pub port: u16,
+}
+
+impl Epmd {
+    /// Starts `epmd -port P` on a free port and waits until it accepts connections.
+    pub fn start() -> Epmd {
+        Self::start_in(None, "127.0.0.1")
+    }
+
+    /// The same inside network namespace `netns`, waiting on `addr`.
+    pub fn start_in(netns: Option<&str>, addr: &str) -> Epmd {
+        let port = free_port();
+        let mut cmd = netns_command(netns, "epmd");
+        cmd.args(["-port", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+        let child = cmd.spawn().expect("start epmd (run `make deps`)");
+        let epmd = Epmd { child, port };
+        if netns.is_none() {
+            assert!(wait_for_port(&format!("{addr}:{port}"), START_TIMEOUT), "epmd did not start on port {port}");
+        } else {
+            let ok = (0..500).any(|_| {
+                let ok = netns_command(netns, "epmd")
+                    .args(["-port", &port.to_string(), "-names"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .map(|s| s.success())
+                    .unwrap_or(false);
+                if !ok {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                ok
+            });
+            assert!(ok, "epmd did not start in {netns:?}");
+        }
+        epmd
+    }
+}
+
+impl Drop for Epmd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn netns_command(netns: Option<&str>, program: &str) -> Command {
+    match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, program]);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Which runtime a node runs: plain Erlang (expressions in Erlang syntax) or Elixir
+/// (expressions in Elixir syntax).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    Erlang,
+    Elixir,
+}
+
+/// How to start a [`Beam`].
+pub struct BeamBuilder {
+    flavor: Flavor,
+    name: String,
+    host: String,
+    long: bool,
+    cookie: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    epmd_port: Option<u16>,
+    netns: Option<String>,
+    hidden: bool,
+}
+
+impl BeamBuilder {
+    /// The node's short name (before `@`); default: a unique one.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+    /// The host part; a dotted host or IP makes a long name (`-name`), otherwise `-sname`.
+    pub fn host(mut self, host: &str) -> Self {
+        self.host = host.to_string();
+        self.long = host.contains('.') || host.contains(':');
+        self
+    }
+    pub fn cookie(mut self, cookie: &str) -> Self {
+        self.cookie = cookie.to_string();
+        self
+    }
+    /// Use this EPMD port (`ERL_EPMD_PORT`).
+    pub fn epmd(mut self, port: u16) -> Self {
+        self.epmd_port = Some(port);
+        self
+    }
+    /// Extra arguments for `erl` (for Elixir they go through `--erl`).
+    pub fn arg(mut self, a: &str) -> Self {
+        self.args.push(a.to_string());
+        self
+    }
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.to_string(), v.to_string()));
+        self
+    }
+    /// Run inside this network namespace.
+    pub fn netns(mut self, ns: &str) -> Self {
+        self.netns = Some(ns.to_string());
+        self
+    }
+    pub fn hidden(mut self) -> Self {
+        self.hidden = true;
+        self
+    }
+
+    /// Starts the node and waits for it to be ready.
+    pub fn start(self) -> Beam {
+        let home = tempfile::tempdir().expect("temporary home");
+        let cookie_path = home.path().join(".erlang.cookie");
+        std::fs::write(&cookie_path, &self.cookie).expect("write cookie");
+        set_mode(&cookie_path, 0o400);
+        let node = format!("{}@{}", self.name, self.host);
+        let name_flag = if self.long { "-name" } else { "-sname" };
+        let mut cmd = match self.flavor {
+            Flavor::Erlang => {
+                let mut c = netns_command(self.netns.as_deref(), "erl");
+                c.args(["-noshell", name_flag, &node]);
+                c.args(&self.args);
+                if self.hidden {
+                    c.arg("-hidden");
+                }
+                c.args(["-eval", ERLANG_LOOP]);
+                c
+            }
+            Flavor::Elixir => {
+                let mut c = netns_command(self.netns.as_deref(), "elixir");
+                let flag = if self.long { "--name" } else { "--sname" };
+                c.args([flag, &node]);
+                let mut erl = self.args.clone();
+                if self.hidden {
+                    erl.push("-hidden".into());
+                }
+                if !erl.is_empty() {
+                    c.args(["--erl", &erl.join(" ")]);
+                }
+                c.args(["-e", ELIXIR_LOOP]);
+                c
+            }
+        };
+        cmd.env("HOME", home.path());
+        if let Some(p) = self.epmd_port {
+            cmd.env("ERL_EPMD_PORT", p.to_string());
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("start erl/elixir (run `make deps`)");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || reader(stdout, tx));
+        let mut beam = Beam { child, node, cookie: self.cookie, flavor: self.flavor, stdin, lines: rx, _home: home };
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match beam.lines.recv_timeout(left) {
+                Ok(l) if l.starts_with("READY ") => break,
+                Ok(_) => continue,
+                Err(_) => panic!("node {} did not become ready within {:?}", beam.node, START_TIMEOUT),
+            }
+        }
+        beam
+    }
+}
+
+fn reader(out: ChildStdout, tx: mpsc::Sender<String>) {
+    for line in BufReader::new(out).lines() {
+        let Ok(line) = line else { break };
+        if tx.send(line).is_err() {
+            break;
+        }
+    }
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+const ERLANG_LOOP: &str = "Loop = fun L() -> case io:get_line('') of eof -> halt(0); Line -> R = try {ok, Toks, _} = erl_scan:string(Line), {ok, Exprs} = erl_parse:parse_exprs(Toks), {value, V, _} = erl_eval:exprs(Exprs, []), V catch C:E -> {harness_error, C, E} end, io:format(\"=> ~0tp~n\", [R]), L() end end, io:format(\"READY ~s~n\", [node()]), Loop().";
+
+const ELIXIR_LOOP: &str = "loop = fn loop -> case IO.gets(\"\") do :eof -> System.halt(0); line -> r = try do {v, _} = Code.eval_string(line); v rescue e -> {:harness_error, e} catch k, e -> {:harness_error, k, e} end; IO.puts(\"=> \" <> inspect(r, limit: :infinity, printable_limit: :infinity)); loop.(loop) end end; IO.puts(\"READY #{node()}\"); loop.(loop)";
+
+/// A running BEAM node, killed when dropped.
+pub struct Beam {
+    child: Child,
+    node: String,
+    cookie: String,
+    flavor: Flavor,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<String>,
+    _home: tempfile::TempDir,
+}
+
+impl Beam {
+    /// An Erlang node `unique@127.0.0.1` with a random cookie, to configure and start.
+    pub fn erlang() -> BeamBuilder {
+        Self::builder(Flavor::Erlang)
+    }
+    /// An Elixir node `unique@127.0.0.1` with a random cookie.
+    pub fn elixir() -> BeamBuilder {
+        Self::builder(Flavor::Elixir)
+    }
+    fn builder(flavor: Flavor) -> BeamBuilder {
+        BeamBuilder {
+            flavor,
+            name: unique_name(if flavor == Flavor::Erlang { "erl" } else { "ex" }),
+            host: "127.0.0.1".into(),
+            long: true,
+            cookie: random_cookie(),
+            args: Vec::new(),
+            env: Vec::new(),
+            epmd_port: None,
+            netns: None,
+            hidden: false,
+        }
+    }
+
+    /// The node name, `name@host`.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+    pub fn cookie(&self) -> &str {
+        &self.cookie
+    }
+    pub fn os_pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Evaluates expressions (Erlang syntax ending with `.`, or Elixir) and returns the
+    /// value as the node prints it (`~0tp` for Erlang, `inspect` for Elixir). Panics after
+    /// `timeout` without an answer.
+    pub fn eval_timeout(&mut self, expr: &str, timeout: Duration) -> String {
+        let one_line = expr.replace('\n', " ");
+        writeln!(self.stdin, "{one_line}").expect("write to node");
+        self.stdin.flush().expect("flush to node");
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    if let Some(v) = l.strip_prefix("=> ") {
+                        return v.to_string();
+                    }
+                }
+                Err(_) => panic!("{} did not answer `{expr}` within {timeout:?}", self.node),
+            }
+        }
+    }
+
+    /// [`Beam::eval_timeout`] with 30 seconds.
+    pub fn eval(&mut self, expr: &str) -> String {
+        self.eval_timeout(expr, Duration::from_secs(30))
+    }
+
+    /// Freezes the node (SIGSTOP): it stops answering ticks.
+    pub fn freeze(&self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGSTOP) };
+    }
+    /// Thaws a frozen node (SIGCONT).
+    pub fn thaw(&self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGCONT) };
+    }
+    /// Kills the node now.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
+    }
+}
+
+impl Drop for Beam {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGCONT) };
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
