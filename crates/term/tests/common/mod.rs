@@ -85,17 +85,29 @@ pub fn arb_bitstring() -> impl Strategy<Value = Term> {
 }
 
 pub fn arb_pid() -> impl Strategy<Value = Pid> {
-    (arb_node(), any::<u32>(), any::<u32>(), any::<u32>())
-        .prop_map(|(node, id, serial, creation)| Pid { node, id, serial, creation })
+    (arb_node(), any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(node, id, serial, creation)| Pid {
+        node,
+        id,
+        serial,
+        creation,
+    })
 }
 
 pub fn arb_port() -> impl Strategy<Value = Port> {
-    (arb_node(), prop_oneof![any::<u32>().prop_map(u64::from), any::<u64>()], any::<u32>())
+    (
+        arb_node(),
+        prop_oneof![any::<u32>().prop_map(u64::from), any::<u64>()],
+        any::<u32>(),
+    )
         .prop_map(|(node, id, creation)| Port { node, id, creation })
 }
 
 pub fn arb_reference() -> impl Strategy<Value = Reference> {
-    (arb_node(), any::<u32>(), proptest::collection::vec(any::<u32>(), 1..=5))
+    (
+        arb_node(),
+        any::<u32>(),
+        proptest::collection::vec(any::<u32>(), 1..=5),
+    )
         .prop_map(|(node, creation, id)| Reference { node, creation, id })
 }
 
