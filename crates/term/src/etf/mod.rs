@@ -10,4 +10,4 @@ mod encode;
 pub(crate) mod tags;
 
 pub use decode::{decode, DecodeError, DecodeLimits, Decoder};
-pub use encode::{encode, encode_body_to, encode_compressed, encode_to, EncodeError};
+pub use encode::{encode, encode_compressed, encode_to, encode_body_to, EncodeError};

@@ -16,10 +16,7 @@ pub struct ParseError {
 /// Parses one term literal (a trailing `.` is allowed).
 pub fn parse(input: &str) -> Result<Term, ParseError> {
     let _ = input;
-    Err(ParseError {
-        offset: 0,
-        reason: "parser not implemented".into(),
-    })
+    Err(ParseError { offset: 0, reason: "parser not implemented".into() })
 }
 
 /// Writes an atom in Erlang syntax, quoted when needed.
