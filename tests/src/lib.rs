@@ -392,6 +392,17 @@ impl BeamlinkEpmd {
         self.handle.as_mut().expect("server handle")
     }
 
+    /// The registered names, newest first.
+    pub fn names(&self) -> Vec<beamlink_epmd::NameEntry> {
+        self.handle.as_ref().map(|h| h.names()).unwrap_or_default()
+    }
+
+    /// Waits up to `timeout` for the server to stop by itself (an allowed KILL_REQ).
+    pub fn wait_stopped(&mut self, timeout: Duration) -> Option<beamlink_epmd::Stopped> {
+        let h = self.handle.as_mut()?;
+        self.runtime.block_on(async { tokio::time::timeout(timeout, h.stopped()).await.ok() })
+    }
+
     /// A client of this server.
     pub fn client(&self) -> beamlink_epmd::EpmdClient {
         beamlink_epmd::EpmdClient::new("127.0.0.1", self.port)
