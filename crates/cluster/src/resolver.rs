@@ -1,0 +1,343 @@
+//! DNS name resolution configured like the platform's own resolver.
+//!
+//! A pod's `/etc/resolv.conf` carries the search list (`NS.svc.cluster.local
+//! svc.cluster.local cluster.local`) and `options ndots:5`; reading it is what makes a
+//! bare `my-svc` resolve in the pod's namespace. Overriding the nameserver (`--resolver
+//! IP:PORT`) keeps the search list and options and replaces only the servers.
+//!
+//! Lookups never cache: discovery polls to see changes, and a cached answer would hide them.
+//! An answer without records (NXDOMAIN, or NOERROR with no data) is `Ok` with nothing in
+//! it; anything else that prevents an answer (timeout, refused, server failure, no
+//! server reachable) is a [`LookupError`].
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hickory_resolver::config::{NameServerConfig, Protocol, ResolverConfig, ResolverOpts};
+use hickory_resolver::error::{ResolveError, ResolveErrorKind};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::TokioAsyncResolver;
+
+/// The file the platform resolver reads.
+pub const SYSTEM_RESOLV_CONF: &str = "/etc/resolv.conf";
+
+/// Which address records to ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressFamilies {
+    /// A records only (what libcluster's `DNSPoll` and `Kubernetes.DNS` ask for).
+    V4,
+    /// AAAA records only.
+    V6,
+    /// A and AAAA records (what dns_cluster asks for by default).
+    Both,
+}
+
+/// The resolver could not be configured.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolverConfigError {
+    #[error("cannot read resolver configuration {path}: {source}; pass a nameserver explicitly (--resolver IP:PORT)")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot parse resolver configuration {path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+}
+
+/// A lookup got no answer: the nameservers timed out, refused, failed or were unreachable.
+///
+/// Distinct from an empty answer, which is `Ok` with no records.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("DNS lookup of {record} records for `{name}` failed: {reason} (nameservers: {nameservers}); check that the nameserver is up and reachable")]
+pub struct LookupError {
+    /// The name asked for, as given (before the search list).
+    pub name: String,
+    /// The record type: `A`, `AAAA` or `SRV`.
+    pub record: &'static str,
+    /// What went wrong.
+    pub reason: String,
+    /// The nameservers that were asked.
+    pub nameservers: String,
+}
+
+/// One SRV answer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SrvTarget {
+    pub priority: u16,
+    pub weight: u16,
+    pub port: u16,
+    /// The target host without the trailing dot, as Erlang's `inet_res` returns it.
+    pub target: String,
+}
+
+/// How to build a [`Resolver`]: from a resolv.conf file (default `/etc/resolv.conf`), with
+/// optional overrides.
+#[derive(Debug, Clone, Default)]
+pub struct ResolverBuilder {
+    resolv_conf: Option<PathBuf>,
+    resolv_conf_text: Option<String>,
+    nameserver: Option<SocketAddr>,
+    timeout: Option<Duration>,
+    attempts: Option<usize>,
+}
+
+impl ResolverBuilder {
+    /// Read this file instead of `/etc/resolv.conf`.
+    pub fn resolv_conf(mut self, path: impl Into<PathBuf>) -> Self {
+        self.resolv_conf = Some(path.into());
+        self
+    }
+    /// Use this resolv.conf text instead of reading a file.
+    pub fn resolv_conf_text(mut self, text: impl Into<String>) -> Self {
+        self.resolv_conf_text = Some(text.into());
+        self
+    }
+    /// Ask this nameserver (UDP, then TCP) instead of those in resolv.conf; the search list,
+    /// domain and options (ndots, timeout, attempts) still come from resolv.conf. When
+    /// resolv.conf cannot be read, the override alone is used with default options.
+    pub fn nameserver(mut self, addr: SocketAddr) -> Self {
+        self.nameserver = Some(addr);
+        self
+    }
+    /// Per-request timeout (resolv.conf `options timeout:N`, default 5 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+    /// Attempts per nameserver (resolv.conf `options attempts:N`, default 2).
+    pub fn attempts(mut self, attempts: usize) -> Self {
+        self.attempts = Some(attempts);
+        self
+    }
+
+    /// Reads the configuration and builds the resolver. Must run inside a tokio runtime.
+    pub fn build(self) -> Result<Resolver, ResolverConfigError> {
+        let path = self
+            .resolv_conf
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(SYSTEM_RESOLV_CONF));
+        let text = match (&self.resolv_conf_text, self.nameserver) {
+            (Some(t), _) => Some(t.clone()),
+            (None, override_ns) => match std::fs::read_to_string(&path) {
+                Ok(t) => Some(t),
+                // With an explicit nameserver, a missing resolv.conf is no obstacle.
+                Err(_) if override_ns.is_some() => None,
+                Err(source) => return Err(ResolverConfigError::Read { path, source }),
+            },
+        };
+        let (mut config, mut opts) = match text {
+            Some(t) => hickory_resolver::system_conf::parse_resolv_conf(t.as_bytes()).map_err(|e| {
+                ResolverConfigError::Parse {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                }
+            })?,
+            None => (
+                ResolverConfig::from_parts(None, vec![], vec![]),
+                ResolverOpts::default(),
+            ),
+        };
+        if let Some(ns) = self.nameserver {
+            let mut with_override =
+                ResolverConfig::from_parts(config.domain().cloned(), config.search().to_vec(), vec![]);
+            with_override.add_name_server(NameServerConfig::new(ns, Protocol::Udp));
+            with_override.add_name_server(NameServerConfig::new(ns, Protocol::Tcp));
+            config = with_override;
+        }
+        if let Some(t) = self.timeout {
+            opts.timeout = t;
+        }
+        if let Some(a) = self.attempts {
+            opts.attempts = a;
+        }
+        // Discovery polls to see changes: never answer from a cache.
+        opts.cache_size = 0;
+        let mut seen = Vec::new();
+        for ns in config.name_servers() {
+            if !seen.contains(&ns.socket_addr) {
+                seen.push(ns.socket_addr);
+            }
+        }
+        let nameservers = if seen.is_empty() {
+            "none configured".to_string()
+        } else {
+            seen.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+        };
+        let search = config.search().iter().map(|n| n.to_ascii()).collect::<Vec<_>>();
+        let summary = ResolverSummary {
+            nameservers,
+            search,
+            ndots: opts.ndots,
+        };
+        Ok(Resolver {
+            inner: TokioAsyncResolver::tokio(config, opts),
+            summary,
+        })
+    }
+}
+
+/// What a [`Resolver`] was configured with, for logs and errors.
+#[derive(Debug, Clone)]
+pub struct ResolverSummary {
+    /// The nameservers asked, `IP:PORT`, comma separated.
+    pub nameservers: String,
+    /// The search list, in order.
+    pub search: Vec<String>,
+    /// Names with fewer dots than this go through the search list first.
+    pub ndots: usize,
+}
+
+/// A DNS resolver for discovery: asynchronous, uncached, configured from resolv.conf.
+pub struct Resolver {
+    inner: TokioAsyncResolver,
+    summary: ResolverSummary,
+}
+
+impl fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resolver")
+            .field("summary", &self.summary)
+            .finish()
+    }
+}
+
+impl Resolver {
+    /// A builder that reads `/etc/resolv.conf` unless told otherwise.
+    pub fn builder() -> ResolverBuilder {
+        ResolverBuilder::default()
+    }
+
+    /// The platform's resolver configuration, optionally with another nameserver.
+    pub fn system(nameserver: Option<SocketAddr>) -> Result<Resolver, ResolverConfigError> {
+        let b = Self::builder();
+        match nameserver {
+            Some(ns) => b.nameserver(ns).build(),
+            None => b.build(),
+        }
+    }
+
+    /// What this resolver asks and how.
+    pub fn summary(&self) -> &ResolverSummary {
+        &self.summary
+    }
+
+    /// The addresses of `name`. An empty vector means the name has no such records.
+    pub async fn lookup_ips(
+        &self,
+        name: &str,
+        families: AddressFamilies,
+    ) -> Result<Vec<IpAddr>, LookupError> {
+        let mut out = Vec::new();
+        if families != AddressFamilies::V6 {
+            match self.inner.ipv4_lookup(name).await {
+                Ok(l) => out.extend(l.iter().map(|a| IpAddr::V4(a.0))),
+                Err(e) => self.classify(name, "A", e)?,
+            }
+        }
+        if families != AddressFamilies::V4 {
+            match self.inner.ipv6_lookup(name).await {
+                Ok(l) => out.extend(l.iter().map(|a| IpAddr::V6(a.0))),
+                Err(e) => self.classify(name, "AAAA", e)?,
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The SRV records of `name`. An empty vector means the name has no SRV records.
+    pub async fn lookup_srv(&self, name: &str) -> Result<Vec<SrvTarget>, LookupError> {
+        match self.inner.srv_lookup(name).await {
+            Ok(l) => {
+                let mut out: Vec<SrvTarget> = l
+                    .iter()
+                    .map(|s| {
+                        let t = s.target().to_ascii();
+                        SrvTarget {
+                            priority: s.priority(),
+                            weight: s.weight(),
+                            port: s.port(),
+                            target: t.strip_suffix('.').unwrap_or(&t).to_string(),
+                        }
+                    })
+                    .collect();
+                out.sort();
+                out.dedup();
+                Ok(out)
+            }
+            Err(e) => self.classify(name, "SRV", e).map(|()| Vec::new()),
+        }
+    }
+
+    /// `Ok(())` when the error only says "no such records"; the lookup error otherwise.
+    fn classify(&self, name: &str, record: &'static str, e: ResolveError) -> Result<(), LookupError> {
+        if let ResolveErrorKind::NoRecordsFound { response_code, .. } = e.kind() {
+            if matches!(response_code, ResponseCode::NoError | ResponseCode::NXDomain) {
+                return Ok(());
+            }
+            return Err(self.error(name, record, format!("the nameserver answered {response_code}")));
+        }
+        let reason = match e.kind() {
+            ResolveErrorKind::Timeout => "no answer before the timeout".to_string(),
+            ResolveErrorKind::NoConnections => "no nameserver could be reached".to_string(),
+            _ => e.to_string(),
+        };
+        Err(self.error(name, record, reason))
+    }
+
+    fn error(&self, name: &str, record: &'static str, reason: String) -> LookupError {
+        LookupError {
+            name: name.to_string(),
+            record,
+            reason,
+            nameservers: self.summary.nameservers.clone(),
+        }
+    }
+}
+
+/// Reads resolv.conf at `path` and says whether it parses, for a startup check.
+pub fn check_resolv_conf(path: &Path) -> Result<(), ResolverConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ResolverConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    hickory_resolver::system_conf::parse_resolv_conf(text.as_bytes())
+        .map(|_| ())
+        .map_err(|e| ResolverConfigError::Parse {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn override_keeps_search_list_and_ndots() {
+        let r = Resolver::builder()
+            .resolv_conf_text(
+                "nameserver 10.0.0.10\nsearch ns1.svc.cluster.local svc.cluster.local\noptions ndots:5\n",
+            )
+            .nameserver("10.245.3.1:5353".parse().unwrap())
+            .build()
+            .unwrap();
+        let s = r.summary();
+        assert_eq!(s.nameservers, "10.245.3.1:5353");
+        assert_eq!(s.search, vec!["ns1.svc.cluster.local", "svc.cluster.local"]);
+        assert_eq!(s.ndots, 5);
+    }
+
+    #[tokio::test]
+    async fn missing_resolv_conf_is_an_error_unless_a_nameserver_is_given() {
+        let missing = "/nonexistent/beamlink/resolv.conf";
+        assert!(matches!(
+            Resolver::builder().resolv_conf(missing).build(),
+            Err(ResolverConfigError::Read { .. })
+        ));
+        let r = Resolver::builder()
+            .resolv_conf(missing)
+            .nameserver("127.0.0.1:53".parse().unwrap())
+            .build();
+        assert_eq!(r.unwrap().summary().nameservers, "127.0.0.1:53");
+    }
+}

@@ -1,0 +1,69 @@
+//! Discovery strategies: each one answers "which nodes should be in the cluster now?".
+//!
+//! Node names are built exactly as libcluster builds them, so that they match the names
+//! the Elixir/Erlang nodes gave themselves:
+//!
+//! | strategy | asks | node name |
+//! |---|---|---|
+//! | [`DnsStrategy::kubernetes`] | A and AAAA of a headless Service | `BASENAME@IP` |
+//! | [`DnsStrategy::poll`] | A of any name | `BASENAME@IP` |
+//! | [`SrvStrategy::kubernetes`] | SRV of `SERVICE.NAMESPACE.svc.CLUSTER_DOMAIN` | `BASENAME@TARGET` |
+//! | [`EpmdHosts`] | NAMES at each host's EPMD (a list or `.hosts.erlang`) | `NAME@HOST` |
+//! | [`StaticNodes`] | nothing | the names given |
+//!
+//! IP addresses are written as Erlang's `inet:ntoa/1` writes them
+//! ([`crate::erlang_ntoa`]); SRV targets lose their trailing dot.
+
+mod dns;
+mod epmd_hosts;
+mod hosts_file;
+mod srv;
+mod static_nodes;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+pub use dns::DnsStrategy;
+pub use epmd_hosts::{EpmdHosts, EpmdNames, EpmdNamesError, HostList};
+pub use hosts_file::{default_hosts_file, parse_hosts_file, read_hosts_file, HostsFileError};
+pub use srv::{cluster_domain_from_env, kubernetes_srv_name, SrvStrategy, DEFAULT_CLUSTER_DOMAIN};
+pub use static_nodes::StaticNodes;
+
+use crate::resolver::LookupError;
+use crate::NodeName;
+
+/// What a strategy found: the node names, possibly none.
+pub type Nodes = BTreeSet<NodeName>;
+
+/// The future a [`Strategy`] returns.
+pub type DiscoverFuture<'a> = Pin<Box<dyn Future<Output = Result<Nodes, DiscoveryError>> + Send + 'a>>;
+
+/// A source of node names, polled by the topology loop.
+///
+/// `discover` returns `Ok` with the nodes found (an empty set when the source has no
+/// records) or `Err` when it could not find out (DNS down, file unreadable, every EPMD
+/// unreachable). The loop treats the two differently: neither disconnects anyone, but only
+/// an error counts as a lookup failure.
+pub trait Strategy: Send + Sync + 'static {
+    /// A one-line description for logs: what is asked, where.
+    fn describe(&self) -> String;
+    /// Looks the nodes up once. Cancel-safe: dropping the future abandons the lookup.
+    fn discover(&self) -> DiscoverFuture<'_>;
+}
+
+/// A strategy could not find out which nodes exist.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    #[error("no EPMD answered ({failures}); check that the hosts are up and EPMD listens on port {port}")]
+    Epmd { port: u16, failures: String },
+    #[error("cannot read the hosts file: {0}")]
+    HostsFile(#[from] HostsFileError),
+    #[error("the hosts file {0} lists no hosts")]
+    NoHosts(PathBuf),
+    #[error("{what} did not answer within {after_ms} ms")]
+    Timeout { what: String, after_ms: u64 },
+}
