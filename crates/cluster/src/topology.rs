@@ -621,3 +621,6 @@ impl Peer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
