@@ -23,6 +23,26 @@ pub trait EpmdNames: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<String>, EpmdNamesError>> + Send + 'a>>;
 }
 
+/// [`EpmdNames`] over the `beamlink-epmd` client: one TCP connection per request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EpmdClientNames;
+
+impl EpmdNames for EpmdClientNames {
+    fn names<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<String>, EpmdNamesError>> + Send + 'a>> {
+        Box::pin(async move {
+            let names = beamlink_epmd::EpmdClient::new(host, port)
+                .names()
+                .await
+                .map_err(|e| EpmdNamesError(e.to_string()))?;
+            Ok(names.into_iter().map(|e| e.name).collect())
+        })
+    }
+}
+
 /// An EPMD could not be asked.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]

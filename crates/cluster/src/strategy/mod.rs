@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 pub use dns::DnsStrategy;
-pub use epmd_hosts::{EpmdHosts, EpmdNames, EpmdNamesError, HostList};
+pub use epmd_hosts::{EpmdClientNames, EpmdHosts, EpmdNames, EpmdNamesError, HostList};
 pub use hosts_file::{default_hosts_file, parse_hosts_file, read_hosts_file, HostsFileError};
 pub use srv::{cluster_domain_from_env, kubernetes_srv_name, SrvStrategy, DEFAULT_CLUSTER_DOMAIN};
 pub use static_nodes::StaticNodes;
