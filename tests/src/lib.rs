@@ -344,3 +344,4 @@ impl Drop for Beam {
         let _ = self.child.wait();
     }
 }
+pub mod pods;

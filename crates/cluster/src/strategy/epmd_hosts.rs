@@ -72,15 +72,22 @@ pub struct EpmdHosts {
 }
 
 impl EpmdHosts {
-    /// The EPMDs of these hosts (or of the hosts in a file), on `port` (normally 4369).
-    pub fn new(hosts: HostList, port: u16, client: Arc<dyn EpmdNames>) -> EpmdHosts {
+    /// The EPMDs of these hosts (or of the hosts in a file), on `port` (normally 4369),
+    /// asked with the `beamlink-epmd` client.
+    pub fn new(hosts: HostList, port: u16) -> EpmdHosts {
         EpmdHosts {
             hosts,
             port,
-            client,
+            client: Arc::new(EpmdClientNames),
             only: None,
             timeout: Duration::from_secs(3),
         }
+    }
+
+    /// Ask the EPMDs with this client instead.
+    pub fn client(mut self, client: Arc<dyn EpmdNames>) -> EpmdHosts {
+        self.client = client;
+        self
     }
 
     /// Keep only nodes whose name (before `@`) is one of these.
