@@ -54,7 +54,10 @@ static NEXT_SUBNET: AtomicU16 = AtomicU16::new(0);
 
 /// Runs `ip ARGS` and panics with its error output when it fails.
 fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run `ip` (install iproute2)");
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("run `ip` (install iproute2)");
     assert!(
         out.status.success(),
         "`ip {}` failed: {} (the pod harness needs root: CAP_NET_ADMIN)",
@@ -65,7 +68,11 @@ fn ip(args: &[&str]) {
 
 /// Runs `ip ARGS` and ignores failure (cleanup).
 fn ip_quiet(args: &[&str]) {
-    let _ = Command::new("ip").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let _ = Command::new("ip")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 fn link_exists(name: &str) -> bool {
@@ -79,7 +86,10 @@ fn link_exists(name: &str) -> bool {
 }
 
 fn subnet_in_use(x: u8) -> bool {
-    let out = Command::new("ip").args(["-o", "addr", "show"]).output().expect("run `ip addr`");
+    let out = Command::new("ip")
+        .args(["-o", "addr", "show"])
+        .output()
+        .expect("run `ip addr`");
     let text = String::from_utf8_lossy(&out.stdout);
     text.contains(&format!("10.245.{x}.")) || text.contains(&format!("fd24:5:{x}::"))
 }
@@ -106,7 +116,10 @@ impl Pod {
 
     /// Runs `program args` inside this pod and returns its output.
     pub fn exec(&self, program: &str, args: &[&str]) -> Output {
-        self.command(program).args(args).output().expect("run a command in a pod")
+        self.command(program)
+            .args(args)
+            .output()
+            .expect("run a command in a pod")
     }
 
     /// Starts `epmd` on port 4369 inside this pod and waits until it answers.
@@ -118,7 +131,10 @@ impl Pod {
             .stderr(Stdio::null())
             .spawn()
             .expect("start epmd in a pod (run `make deps`)");
-        let guard = PodEpmd { child, port: POD_EPMD_PORT };
+        let guard = PodEpmd {
+            child,
+            port: POD_EPMD_PORT,
+        };
         let deadline = Instant::now() + crate::START_TIMEOUT;
         loop {
             let ok = self
@@ -132,7 +148,11 @@ impl Pod {
             if ok {
                 return guard;
             }
-            assert!(Instant::now() < deadline, "epmd did not start in pod {}", self.netns);
+            assert!(
+                Instant::now() < deadline,
+                "epmd did not start in pod {}",
+                self.netns
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -140,12 +160,18 @@ impl Pod {
     /// An Erlang node to start in this pod, named `NAME@IPv4` (set the name with `.name()`),
     /// registered at the pod's EPMD.
     pub fn erlang(&self, epmd: &PodEpmd) -> BeamBuilder {
-        Beam::erlang().netns(&self.netns).host(&self.ipv4.to_string()).epmd(epmd.port)
+        Beam::erlang()
+            .netns(&self.netns)
+            .host(&self.ipv4.to_string())
+            .epmd(epmd.port)
     }
 
     /// An Elixir node to start in this pod, named `NAME@IPv4`.
     pub fn elixir(&self, epmd: &PodEpmd) -> BeamBuilder {
-        Beam::elixir().netns(&self.netns).host(&self.ipv4.to_string()).epmd(epmd.port)
+        Beam::elixir()
+            .netns(&self.netns)
+            .host(&self.ipv4.to_string())
+            .epmd(epmd.port)
     }
 
     /// An Erlang node named `NAME@IPv6` using IPv6 distribution (`-proto_dist inet6_tcp`).
@@ -190,10 +216,24 @@ impl PodNet {
         let (x, lock) = reserve_subnet();
         let dir = tempfile::tempdir().expect("temporary directory");
         let bridge = format!("blb{x}");
-        let mut net = PodNet { x, bridge: bridge.clone(), pods: Vec::new(), dir, _lock: lock };
+        let mut net = PodNet {
+            x,
+            bridge: bridge.clone(),
+            pods: Vec::new(),
+            dir,
+            _lock: lock,
+        };
         ip(&["link", "add", &bridge, "type", "bridge"]);
         ip(&["addr", "add", &format!("10.245.{x}.1/24"), "dev", &bridge]);
-        ip(&["-6", "addr", "add", &format!("fd24:5:{x}::1/64"), "dev", &bridge, "nodad"]);
+        ip(&[
+            "-6",
+            "addr",
+            "add",
+            &format!("fd24:5:{x}::1/64"),
+            "dev",
+            &bridge,
+            "nodad",
+        ]);
         ip(&["link", "set", &bridge, "up"]);
         for _ in 0..pods {
             net.add_pod();
@@ -209,7 +249,9 @@ impl PodNet {
             index: i,
             netns: format!("blpod{x}-{i}"),
             ipv4: Ipv4Addr::new(10, 245, x, host_octet as u8),
-            ipv6: format!("fd24:5:{x}::{host_octet}").parse().expect("pod IPv6 address"),
+            ipv6: format!("fd24:5:{x}::{host_octet}")
+                .parse()
+                .expect("pod IPv6 address"),
             veth: format!("blv{x}-{i}"),
         };
         let peer = format!("blp{x}-{i}");
@@ -222,11 +264,46 @@ impl PodNet {
         let ns = pod.netns.as_str();
         ip(&["-n", ns, "link", "set", "lo", "up"]);
         ip(&["-n", ns, "link", "set", &peer, "name", "eth0"]);
-        ip(&["-n", ns, "addr", "add", &format!("{}/24", pod.ipv4), "dev", "eth0"]);
-        ip(&["-n", ns, "-6", "addr", "add", &format!("{}/64", pod.ipv6), "dev", "eth0", "nodad"]);
+        ip(&[
+            "-n",
+            ns,
+            "addr",
+            "add",
+            &format!("{}/24", pod.ipv4),
+            "dev",
+            "eth0",
+        ]);
+        ip(&[
+            "-n",
+            ns,
+            "-6",
+            "addr",
+            "add",
+            &format!("{}/64", pod.ipv6),
+            "dev",
+            "eth0",
+            "nodad",
+        ]);
         ip(&["-n", ns, "link", "set", "eth0", "up"]);
-        ip(&["-n", ns, "route", "add", "default", "via", &format!("10.245.{x}.1")]);
-        ip(&["-n", ns, "-6", "route", "add", "default", "via", &format!("fd24:5:{x}::1")]);
+        ip(&[
+            "-n",
+            ns,
+            "route",
+            "add",
+            "default",
+            "via",
+            &format!("10.245.{x}.1"),
+        ]);
+        ip(&[
+            "-n",
+            ns,
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            &format!("fd24:5:{x}::1"),
+        ]);
         i
     }
 
@@ -247,7 +324,9 @@ impl PodNet {
 
     /// The bridge's IPv6 address.
     pub fn bridge_ipv6(&self) -> Ipv6Addr {
-        format!("fd24:5:{}::1", self.x).parse().expect("bridge IPv6 address")
+        format!("fd24:5:{}::1", self.x)
+            .parse()
+            .expect("bridge IPv6 address")
     }
 
     /// A private directory for files the test writes (removed on drop).
@@ -354,7 +433,10 @@ impl Dns {
 
     /// Adds an SRV record `name -> target:port` (restarts dnsmasq if it runs).
     pub fn add_srv(&mut self, name: &str, target: &str, port: u16) {
-        self.srv.entry(name.to_string()).or_default().insert((target.to_string(), port));
+        self.srv
+            .entry(name.to_string())
+            .or_default()
+            .insert((target.to_string(), port));
         self.restart_if_running();
     }
 
@@ -403,7 +485,8 @@ impl Dns {
             }
         }
         if std::env::var_os("BEAMLINK_TEST_DNS_LOG").is_some() {
-            cmd.args(["--log-queries", "--log-facility=-"]).stderr(Stdio::inherit());
+            cmd.args(["--log-queries", "--log-facility=-"])
+                .stderr(Stdio::inherit());
         } else {
             cmd.stderr(Stdio::null());
         }
@@ -412,9 +495,16 @@ impl Dns {
         let deadline = Instant::now() + Duration::from_secs(10);
         while query(self.addr(), &format!("ready.{ZONE}"), QTYPE_A).is_err() {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!("dnsmasq exited at start ({status}); is port 53 on {} taken?", self.listen);
+                panic!(
+                    "dnsmasq exited at start ({status}); is port 53 on {} taken?",
+                    self.listen
+                );
             }
-            assert!(Instant::now() < deadline, "dnsmasq did not answer on {} within 10 s", self.addr());
+            assert!(
+                Instant::now() < deadline,
+                "dnsmasq did not answer on {} within 10 s",
+                self.addr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -458,7 +548,10 @@ impl Dns {
             if got == want {
                 return;
             }
-            assert!(Instant::now() < deadline, "dnsmasq still answers {got:?} for {name}, want {want:?}");
+            assert!(
+                Instant::now() < deadline,
+                "dnsmasq still answers {got:?} for {name}, want {want:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -477,7 +570,8 @@ const QTYPE_AAAA: u16 = 28;
 /// the answer (an error when there is no answer at all within 300 ms).
 pub fn query(server: SocketAddr, name: &str, qtype: u16) -> Result<Vec<IpAddr>, String> {
     let sock = UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
-    sock.set_read_timeout(Some(Duration::from_millis(300))).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .map_err(|e| e.to_string())?;
     let id: u16 = rand::random();
     let mut q = Vec::with_capacity(64);
     q.extend_from_slice(&id.to_be_bytes());
@@ -509,8 +603,12 @@ pub fn query(server: SocketAddr, name: &str, qtype: u16) -> Result<Vec<IpAddr>, 
         let rdlen = u16::from_be_bytes([field(8)?, field(9)?]) as usize;
         let data = msg.get(at + 10..at + 10 + rdlen).ok_or("truncated answer")?;
         match (rtype, rdlen) {
-            (QTYPE_A, 4) => out.push(IpAddr::from(<[u8; 4]>::try_from(data).map_err(|e| e.to_string())?)),
-            (QTYPE_AAAA, 16) => out.push(IpAddr::from(<[u8; 16]>::try_from(data).map_err(|e| e.to_string())?)),
+            (QTYPE_A, 4) => out.push(IpAddr::from(
+                <[u8; 4]>::try_from(data).map_err(|e| e.to_string())?,
+            )),
+            (QTYPE_AAAA, 16) => out.push(IpAddr::from(
+                <[u8; 16]>::try_from(data).map_err(|e| e.to_string())?,
+            )),
             _ => {}
         }
         at += 10 + rdlen;
@@ -532,33 +630,133 @@ fn skip_name(msg: &[u8], mut at: usize) -> Option<usize> {
 }
 
 /// `n` pods, each with its own EPMD and a BEAM node `app@IP` sharing one cookie, and
-/// dnsmasq answering `service` with every pod's IPv4 address: a headless Service in a box.
-/// Fields drop in declaration order: nodes, then EPMDs, then DNS, then the network.
+/// dnsmasq answering the service name with every pod's address: a headless Service in a
+/// box. Fields drop in declaration order: nodes, then EPMDs, then DNS, then the network.
 pub struct PodCluster {
     pub nodes: Vec<Beam>,
     pub epmds: Vec<PodEpmd>,
     pub dns: Dns,
     pub net: PodNet,
+    /// The headless-service name the DNS server answers.
     pub service: String,
     pub cookie: String,
+    /// Whether the nodes are named and reached by their IPv6 addresses.
+    pub ipv6: bool,
+    args: Vec<String>,
+}
+
+/// How to start a [`PodCluster`].
+pub struct PodClusterBuilder {
+    pods: usize,
+    service: String,
+    elixir: BTreeSet<usize>,
+    args: Vec<String>,
+    ipv6: bool,
+}
+
+impl PodClusterBuilder {
+    /// The name DNS answers (default `app-headless.ns1.svc.cluster.local`).
+    pub fn service(mut self, name: &str) -> Self {
+        self.service = name.to_string();
+        self
+    }
+    /// Pod `i` runs an Elixir node instead of an Erlang one.
+    pub fn elixir(mut self, i: usize) -> Self {
+        self.elixir.insert(i);
+        self
+    }
+    /// An extra `erl` argument for every node (e.g. `-kernel`, `net_ticktime`, `4`).
+    pub fn arg(mut self, a: &str) -> Self {
+        self.args.push(a.to_string());
+        self
+    }
+    /// Name the nodes `app@IPv6`, use IPv6 distribution, and publish AAAA records only.
+    pub fn ipv6(mut self) -> Self {
+        self.ipv6 = true;
+        self
+    }
+    /// Starts every pod and node, waits until each is ready and DNS serves them all.
+    pub fn start(self) -> PodCluster {
+        let net = PodNet::new(0);
+        let dns = net.start_dns();
+        let mut c = PodCluster {
+            nodes: Vec::new(),
+            epmds: Vec::new(),
+            dns,
+            net,
+            service: self.service,
+            cookie: crate::random_cookie(),
+            ipv6: self.ipv6,
+            args: self.args,
+        };
+        for i in 0..self.pods {
+            c.add_pod(self.elixir.contains(&i));
+        }
+        c
+    }
 }
 
 impl PodCluster {
-    /// Starts the pods (Erlang nodes unless `elixir`), registers them in DNS under
-    /// `service`, and waits until every node is ready.
-    pub fn start(n: usize, service: &str, elixir: bool) -> PodCluster {
-        let net = PodNet::new(n);
-        let mut dns = net.start_dns();
-        let cookie = crate::random_cookie();
-        let mut epmds = Vec::new();
-        let mut nodes = Vec::new();
-        for pod in net.pods() {
-            let epmd = pod.start_epmd();
-            let builder = if elixir { pod.elixir(&epmd) } else { pod.erlang(&epmd) };
-            nodes.push(builder.name("app").cookie(&cookie).start());
-            epmds.push(epmd);
-            dns.add(service, pod.ipv4.into());
+    /// `n` pods of Erlang nodes over IPv4; configure before `start()`.
+    pub fn builder(n: usize) -> PodClusterBuilder {
+        PodClusterBuilder {
+            pods: n,
+            service: "app-headless.ns1.svc.cluster.local".into(),
+            elixir: BTreeSet::new(),
+            args: Vec::new(),
+            ipv6: false,
         }
-        PodCluster { nodes, epmds, dns, net, service: service.to_string(), cookie }
+    }
+
+    /// Adds a pod with its EPMD and node (Elixir if `elixir`), publishes it in DNS, and
+    /// returns its index.
+    pub fn add_pod(&mut self, elixir: bool) -> usize {
+        let i = self.net.add_pod();
+        let pod = self.net.pod(i).clone();
+        let epmd = pod.start_epmd();
+        let mut b = match (self.ipv6, elixir) {
+            (false, false) => pod.erlang(&epmd),
+            (false, true) => pod.elixir(&epmd),
+            (true, false) => pod.erlang_v6(&epmd),
+            (true, true) => pod
+                .elixir(&epmd)
+                .host(&pod.ipv6.to_string())
+                .arg("-proto_dist")
+                .arg("inet6_tcp"),
+        };
+        for a in &self.args {
+            b = b.arg(a);
+        }
+        self.nodes.push(b.name("app").cookie(&self.cookie).start());
+        self.epmds.push(epmd);
+        self.publish(i);
+        i
+    }
+
+    /// The address pod `i` is published under (IPv4, or IPv6 for an IPv6 cluster).
+    pub fn addr(&self, i: usize) -> IpAddr {
+        let pod = self.net.pod(i);
+        if self.ipv6 {
+            pod.ipv6.into()
+        } else {
+            pod.ipv4.into()
+        }
+    }
+
+    /// Removes pod `i` from DNS (its node keeps running).
+    pub fn unpublish(&mut self, i: usize) {
+        let addr = self.addr(i);
+        self.dns.remove(&self.service, addr);
+    }
+
+    /// Puts pod `i` back in DNS.
+    pub fn publish(&mut self, i: usize) {
+        let addr = self.addr(i);
+        self.dns.add(&self.service, addr);
+    }
+
+    /// Every node's name, as the nodes call themselves.
+    pub fn node_names(&self) -> BTreeSet<String> {
+        self.nodes.iter().map(|n| n.node().to_string()).collect()
     }
 }

@@ -30,15 +30,26 @@ fn resolver(dns: &Dns) -> Arc<Resolver> {
 }
 
 fn discover(s: &dyn Strategy) -> Result<BTreeSet<String>, DiscoveryError> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    rt.block_on(s.discover()).map(|nodes| nodes.into_iter().map(|n| n.to_string()).collect())
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(s.discover())
+        .map(|nodes| nodes.into_iter().map(|n| n.to_string()).collect())
 }
 
 /// Evaluates an Erlang expression that yields a list of strings; returns them as a set.
 fn erl_strings(beam: &mut Beam, list_expr: &str) -> BTreeSet<String> {
     let out = beam.eval(&format!("string:join(lists:sort({list_expr}), \" \")."));
-    assert!(out.starts_with('"') && out.ends_with('"'), "unexpected answer from {}: {out}", beam.node());
-    out.trim_matches('"').split_whitespace().map(str::to_string).collect()
+    assert!(
+        out.starts_with('"') && out.ends_with('"'),
+        "unexpected answer from {}: {out}",
+        beam.node()
+    );
+    out.trim_matches('"')
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 /// `{{10,245,X,1},53}` for `inet_res` options.
@@ -46,7 +57,10 @@ fn erl_nameserver(dns: &Dns) -> String {
     match dns.addr().ip() {
         IpAddr::V4(v4) => {
             let o = v4.octets();
-            format!("[{{nameservers, [{{{{{},{},{},{}}}, 53}}]}}]", o[0], o[1], o[2], o[3])
+            format!(
+                "[{{nameservers, [{{{{{},{},{},{}}}, 53}}]}}]",
+                o[0], o[1], o[2], o[3]
+            )
         }
         IpAddr::V6(_) => unreachable!("dnsmasq listens on the bridge's IPv4 address"),
     }
@@ -79,11 +93,20 @@ fn kubernetes_dns_names_are_those_libcluster_builds_for_a_and_aaaa() {
     assert_eq!(want_both.len(), 5);
 
     let r = resolver(&dns);
-    assert_eq!(discover(&DnsStrategy::kubernetes(r.clone(), SERVICE, "app")).unwrap(), want_both);
-    assert_eq!(discover(&DnsStrategy::poll(r.clone(), SERVICE, "app")).unwrap(), want_v4);
+    assert_eq!(
+        discover(&DnsStrategy::kubernetes(r.clone(), SERVICE, "app")).unwrap(),
+        want_both
+    );
+    assert_eq!(
+        discover(&DnsStrategy::poll(r.clone(), SERVICE, "app")).unwrap(),
+        want_v4
+    );
     let v6 = discover(&DnsStrategy::kubernetes(r, SERVICE, "app").families(AddressFamilies::V6)).unwrap();
     let x = net.x;
-    assert_eq!(v6, BTreeSet::from([format!("app@fd24:5:{x}::11"), format!("app@fd24:5:{x}::12")]));
+    assert_eq!(
+        v6,
+        BTreeSet::from([format!("app@fd24:5:{x}::11"), format!("app@fd24:5:{x}::12")])
+    );
 }
 
 #[test]
@@ -105,7 +128,10 @@ fn srv_names_are_those_libcluster_builds() {
     let expected: BTreeSet<String> = (0..3).map(|i| format!("app@app-{i}.{fqdn}")).collect();
     assert_eq!(want, expected, "what Erlang builds");
     let r = resolver(&dns);
-    assert_eq!(discover(&SrvStrategy::new(r.clone(), &name, "app")).unwrap(), expected);
+    assert_eq!(
+        discover(&SrvStrategy::new(r.clone(), &name, "app")).unwrap(),
+        expected
+    );
 
     dns.remove_srv(fqdn, "app-1.app-headless.ns1.svc.cluster.local", 4369);
     let got = discover(&SrvStrategy::new(r, &name, "app")).unwrap();
@@ -127,8 +153,14 @@ fn a_short_name_resolves_through_the_resolv_conf_search_list() {
     let conf = net.dir().join("resolv.conf");
     std::fs::write(&conf, format!("nameserver {}\n{search}", net.bridge_ipv4())).unwrap();
     let r = Arc::new(Resolver::builder().resolv_conf(&conf).build().unwrap());
-    assert_eq!(discover(&DnsStrategy::poll(r.clone(), "app-headless", "app")).unwrap(), want);
-    assert_eq!(discover(&DnsStrategy::poll(r, "app-headless.ns1", "app")).unwrap(), want);
+    assert_eq!(
+        discover(&DnsStrategy::poll(r.clone(), "app-headless", "app")).unwrap(),
+        want
+    );
+    assert_eq!(
+        discover(&DnsStrategy::poll(r, "app-headless.ns1", "app")).unwrap(),
+        want
+    );
 
     // A resolv.conf whose nameserver does not answer: the override replaces only the server.
     let dead = net.dir().join("resolv-dead.conf");
@@ -138,8 +170,17 @@ fn a_short_name_resolves_through_the_resolv_conf_search_list() {
         discover(&DnsStrategy::poll(r, "app-headless", "app")),
         Err(DiscoveryError::Lookup(_))
     ));
-    let r = Arc::new(Resolver::builder().resolv_conf(&dead).nameserver(dns.addr()).build().unwrap());
-    assert_eq!(discover(&DnsStrategy::poll(r, "app-headless", "app")).unwrap(), want);
+    let r = Arc::new(
+        Resolver::builder()
+            .resolv_conf(&dead)
+            .nameserver(dns.addr())
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(
+        discover(&DnsStrategy::poll(r, "app-headless", "app")).unwrap(),
+        want
+    );
 }
 
 #[test]
@@ -150,25 +191,46 @@ fn a_stopped_dns_server_is_a_failure_and_a_missing_name_is_an_empty_answer() {
     let r = resolver(&dns);
 
     let missing = DnsStrategy::kubernetes(r.clone(), "nobody.ns1.svc.cluster.local", "app");
-    assert_eq!(discover(&missing).unwrap(), BTreeSet::new(), "NXDOMAIN is an empty answer");
+    assert_eq!(
+        discover(&missing).unwrap(),
+        BTreeSet::new(),
+        "NXDOMAIN is an empty answer"
+    );
     let no_aaaa = DnsStrategy::kubernetes(r.clone(), SERVICE, "app").families(AddressFamilies::V6);
-    assert_eq!(discover(&no_aaaa).unwrap(), BTreeSet::new(), "no AAAA records is an empty answer");
+    assert_eq!(
+        discover(&no_aaaa).unwrap(),
+        BTreeSet::new(),
+        "no AAAA records is an empty answer"
+    );
     let srv = SrvStrategy::new(r.clone(), SERVICE, "app");
-    assert_eq!(discover(&srv).unwrap(), BTreeSet::new(), "no SRV records is an empty answer");
+    assert_eq!(
+        discover(&srv).unwrap(),
+        BTreeSet::new(),
+        "no SRV records is an empty answer"
+    );
     let refused = DnsStrategy::kubernetes(r.clone(), "app.example.org", "app");
-    assert!(matches!(discover(&refused), Err(DiscoveryError::Lookup(_))), "REFUSED is a failure");
+    assert!(
+        matches!(discover(&refused), Err(DiscoveryError::Lookup(_))),
+        "REFUSED is a failure"
+    );
 
     dns.stop();
     let dns_a = DnsStrategy::kubernetes(r.clone(), SERVICE, "app");
     let t0 = Instant::now();
     let err = discover(&dns_a).expect_err("a stopped DNS server must be an error, not an empty set");
     let text = err.to_string();
-    assert!(text.contains(SERVICE) && text.contains(&dns.addr().to_string()), "{text}");
+    assert!(
+        text.contains(SERVICE) && text.contains(&dns.addr().to_string()),
+        "{text}"
+    );
     assert!(t0.elapsed() < Duration::from_secs(5), "took {:?}", t0.elapsed());
     assert!(discover(&SrvStrategy::new(r.clone(), SERVICE, "app")).is_err());
 
     dns.start();
-    assert_eq!(discover(&dns_a).unwrap(), BTreeSet::from([format!("app@{}", net.pod(0).ipv4)]));
+    assert_eq!(
+        discover(&dns_a).unwrap(),
+        BTreeSet::from([format!("app@{}", net.pod(0).ipv4)])
+    );
 }
 
 #[test]
@@ -182,24 +244,42 @@ fn epmd_hosts_find_the_names_net_adm_finds() {
     // Pod 2 runs no EPMD: it is skipped, not an error.
     let hosts: Vec<String> = [p0, p1, p2].iter().map(|p| p.ipv4.to_string()).collect();
 
-    let erl_hosts = hosts.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(",");
+    let erl_hosts = hosts
+        .iter()
+        .map(|h| format!("\"{h}\""))
+        .collect::<Vec<_>>()
+        .join(",");
     let want = erl_strings(
         &mut app0,
         &format!("[N ++ \"@\" ++ H || H <- [{erl_hosts}], {{ok, Ns}} <- [net_adm:names(H)], {{N, _}} <- Ns]"),
     );
-    let expected = BTreeSet::from([app0.node().to_string(), worker0.node().to_string(), app1.node().to_string()]);
+    let expected = BTreeSet::from([
+        app0.node().to_string(),
+        worker0.node().to_string(),
+        app1.node().to_string(),
+    ]);
     assert_eq!(want, expected, "what net_adm:names/1 finds");
 
     let all = EpmdHosts::new(HostList::Hosts(hosts.clone()), POD_EPMD_PORT);
     assert_eq!(discover(&all).unwrap(), expected);
     let only_app = EpmdHosts::new(HostList::Hosts(hosts), POD_EPMD_PORT).only_names(["app".to_string()]);
-    assert_eq!(discover(&only_app).unwrap(), BTreeSet::from([app0.node().to_string(), app1.node().to_string()]));
+    assert_eq!(
+        discover(&only_app).unwrap(),
+        BTreeSet::from([app0.node().to_string(), app1.node().to_string()])
+    );
     let none = EpmdHosts::new(HostList::Hosts(vec![p2.ipv4.to_string()]), POD_EPMD_PORT);
-    assert!(matches!(discover(&none), Err(DiscoveryError::Epmd { .. })), "no EPMD answered: an error");
+    assert!(
+        matches!(discover(&none), Err(DiscoveryError::Epmd { .. })),
+        "no EPMD answered: an error"
+    );
 
     // The same hosts in a .hosts.erlang file, which Erlang reads with file:consult/1.
     let file = net.dir().join(".hosts.erlang");
-    std::fs::write(&file, format!("% pods\n'{}'.\n'{}'.\n\"{}\".\n", p0.ipv4, p1.ipv4, p2.ipv4)).unwrap();
+    std::fs::write(
+        &file,
+        format!("% pods\n'{}'.\n'{}'.\n\"{}\".\n", p0.ipv4, p1.ipv4, p2.ipv4),
+    )
+    .unwrap();
     let consulted = erl_strings(
         &mut app0,
         &format!(

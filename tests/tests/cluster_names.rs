@@ -35,16 +35,29 @@ fn erlang_ntoa_writes_addresses_as_inet_ntoa_does() {
         }
         addrs.push(g);
     }
-    let tuples: Vec<String> =
-        addrs.iter().map(|g| format!("{{{}}}", g.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","))).collect();
+    let tuples: Vec<String> = addrs
+        .iter()
+        .map(|g| {
+            format!(
+                "{{{}}}",
+                g.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+            )
+        })
+        .collect();
     let epmd = Epmd::start();
     let mut erl = Beam::erlang().epmd(epmd.port).start();
-    let out = erl.eval(&format!("string:join([inet:ntoa(A) || A <- [{}]], \" \").", tuples.join(",")));
+    let out = erl.eval(&format!(
+        "string:join([inet:ntoa(A) || A <- [{}]], \" \").",
+        tuples.join(",")
+    ));
     let theirs: Vec<&str> = out.trim_matches('"').split(' ').collect();
     assert_eq!(theirs.len(), addrs.len());
     for (g, want) in addrs.iter().zip(theirs) {
         let ip = IpAddr::V6(Ipv6Addr::new(g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]));
         assert_eq!(erlang_ntoa(ip), want, "segments {g:x?}");
     }
-    assert_eq!(erl.eval("inet:ntoa({10,245,3,11})."), format!("\"{}\"", erlang_ntoa("10.245.3.11".parse().unwrap())));
+    assert_eq!(
+        erl.eval("inet:ntoa({10,245,3,11})."),
+        format!("\"{}\"", erlang_ntoa("10.245.3.11".parse().unwrap()))
+    );
 }

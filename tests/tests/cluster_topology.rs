@@ -35,11 +35,24 @@ struct Recorder {
 
 impl Recorder {
     fn sender(&self) -> broadcast::Sender<NodeEvent> {
-        self.events.lock().unwrap().get_or_insert_with(|| broadcast::channel(64).0).clone()
+        self.events
+            .lock()
+            .unwrap()
+            .get_or_insert_with(|| broadcast::channel(64).0)
+            .clone()
     }
     fn disconnects(&self) -> Vec<String> {
         let calls = self.calls.lock().unwrap();
-        calls.iter().filter_map(|c| if let Call::Disconnect(n) = c { Some(n.clone()) } else { None }).collect()
+        calls
+            .iter()
+            .filter_map(|c| {
+                if let Call::Disconnect(n) = c {
+                    Some(n.clone())
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 }
 
@@ -51,7 +64,10 @@ impl Membership for Recorder {
         Ok(())
     }
     async fn disconnect(&self, node: &NodeName) {
-        self.calls.lock().unwrap().push(Call::Disconnect(node.to_string()));
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Disconnect(node.to_string()));
         self.connected.lock().unwrap().remove(node);
     }
     fn connected(&self) -> BTreeSet<NodeName> {
@@ -98,38 +114,65 @@ fn node(ip: impl std::fmt::Display) -> NodeName {
 async fn the_loop_follows_dns_changes_and_rides_out_a_dns_outage() {
     let net = PodNet::new(3);
     let mut dns = net.start_dns();
-    let (n0, n1, n2) = (node(net.pod(0).ipv4), node(net.pod(1).ipv4), node(net.pod(2).ipv4));
+    let (n0, n1, n2) = (
+        node(net.pod(0).ipv4),
+        node(net.pod(1).ipv4),
+        node(net.pod(2).ipv4),
+    );
     dns.add(SERVICE, net.pod(0).ipv4.into());
     dns.add(SERVICE, net.pod(1).ipv4.into());
 
     let m = Arc::new(Recorder::default());
     let source: Arc<dyn Strategy> = Arc::new(DnsStrategy::kubernetes(resolver(&dns), SERVICE, "app"));
-    let config = TopologyConfig { interval: INTERVAL, lookup_timeout: Duration::from_secs(1), ..Default::default() };
+    let config = TopologyConfig {
+        interval: INTERVAL,
+        lookup_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
     let h = topology::spawn(m.clone(), vec![source], config);
     let mut rx = h.subscribe();
-    until(&mut rx, Duration::from_secs(5), |e| matches!(e, TopologyEvent::Polled { desired: 2 })).await;
-    until(&mut rx, Duration::from_secs(5), |_| h.status().connected().len() == 2).await;
+    until(&mut rx, Duration::from_secs(5), |e| {
+        matches!(e, TopologyEvent::Polled { desired: 2 })
+    })
+    .await;
+    until(&mut rx, Duration::from_secs(5), |_| {
+        h.status().connected().len() == 2
+    })
+    .await;
     assert_eq!(h.status().connected(), BTreeSet::from([n0.clone(), n1.clone()]));
 
     // A pod added to DNS is connected within one interval.
     dns.add(SERVICE, net.pod(2).ipv4.into());
     let t0 = Instant::now();
-    until(&mut rx, WITHIN_ONE_INTERVAL, |e| e == &TopologyEvent::Connected(n2.clone())).await;
+    until(&mut rx, WITHIN_ONE_INTERVAL, |e| {
+        e == &TopologyEvent::Connected(n2.clone())
+    })
+    .await;
     println!("pod added to DNS -> connected in {:?}", t0.elapsed());
 
     // A pod removed from DNS is disconnected within one interval.
     dns.remove(SERVICE, net.pod(0).ipv4.into());
     let t0 = Instant::now();
-    until(&mut rx, WITHIN_ONE_INTERVAL, |e| e == &TopologyEvent::Disconnected(n0.clone())).await;
+    until(&mut rx, WITHIN_ONE_INTERVAL, |e| {
+        e == &TopologyEvent::Disconnected(n0.clone())
+    })
+    .await;
     println!("pod removed from DNS -> disconnected in {:?}", t0.elapsed());
     assert_eq!(m.disconnects(), vec![n0.to_string()]);
 
     // DNS down: lookups fail, nothing is disconnected, for several intervals.
     dns.stop();
     for _ in 0..3 {
-        until(&mut rx, Duration::from_secs(5), |e| matches!(e, TopologyEvent::LookupFailed { .. })).await;
+        until(&mut rx, Duration::from_secs(5), |e| {
+            matches!(e, TopologyEvent::LookupFailed { .. })
+        })
+        .await;
     }
-    assert_eq!(m.disconnects(), vec![n0.to_string()], "nothing disconnected during the outage");
+    assert_eq!(
+        m.disconnects(),
+        vec![n0.to_string()],
+        "nothing disconnected during the outage"
+    );
     assert_eq!(h.status().connected(), BTreeSet::from([n1.clone(), n2.clone()]));
     let c = h.counters();
     assert!(c.lookup_failures >= 3, "{c:?}");
@@ -139,20 +182,36 @@ async fn the_loop_follows_dns_changes_and_rides_out_a_dns_outage() {
     dns.remove(SERVICE, net.pod(1).ipv4.into());
     dns.start();
     let t0 = Instant::now();
-    until(&mut rx, WITHIN_ONE_INTERVAL, |e| e == &TopologyEvent::Disconnected(n1.clone())).await;
+    until(&mut rx, WITHIN_ONE_INTERVAL, |e| {
+        e == &TopologyEvent::Disconnected(n1.clone())
+    })
+    .await;
     println!("DNS back -> change applied in {:?}", t0.elapsed());
     assert!(h.status().failing_sources.is_empty());
 
     // Every record gone: an empty answer keeps the last connection.
     dns.remove(SERVICE, net.pod(2).ipv4.into());
-    until(&mut rx, Duration::from_secs(5), |e| matches!(e, TopologyEvent::LookupEmpty { .. })).await;
-    until(&mut rx, Duration::from_secs(5), |e| matches!(e, TopologyEvent::LookupEmpty { .. })).await;
+    until(&mut rx, Duration::from_secs(5), |e| {
+        matches!(e, TopologyEvent::LookupEmpty { .. })
+    })
+    .await;
+    until(&mut rx, Duration::from_secs(5), |e| {
+        matches!(e, TopologyEvent::LookupEmpty { .. })
+    })
+    .await;
     assert_eq!(h.status().connected(), BTreeSet::from([n2.clone()]));
     assert_eq!(m.disconnects(), vec![n0.to_string(), n1.to_string()]);
 
     let c = h.counters();
-    assert_eq!((c.discovered, c.vanished, c.connected, c.disconnected), (3, 2, 3, 2), "{c:?}");
+    assert_eq!(
+        (c.discovered, c.vanished, c.connected, c.disconnected),
+        (3, 2, 3, 2),
+        "{c:?}"
+    );
     assert!(c.empty_lookups >= 2, "{c:?}");
     h.shutdown().await;
-    assert_eq!(m.disconnects(), vec![n0.to_string(), n1.to_string(), n2.to_string()]);
+    assert_eq!(
+        m.disconnects(),
+        vec![n0.to_string(), n1.to_string(), n2.to_string()]
+    );
 }

@@ -1,0 +1,107 @@
+//! The pod harness with real BEAM nodes: the names discovery finds are the names the nodes
+//! gave themselves and can be connected to (over IPv4 and IPv6, Erlang and Elixir), and a
+//! cut link is a real network failure that the nodes notice.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use beamlink_cluster::strategy::{DnsStrategy, Strategy};
+use beamlink_cluster::{AddressFamilies, Resolver};
+use beamlink_e2e::pods::{Dns, PodCluster};
+
+fn discover(dns: &Dns, service: &str, families: AddressFamilies) -> BTreeSet<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let r = Resolver::builder()
+            .resolv_conf_text("options ndots:1\n")
+            .nameserver(dns.addr())
+            .timeout(Duration::from_millis(500))
+            .build()
+            .expect("resolver");
+        let s = DnsStrategy::kubernetes(Arc::new(r), service, "app").families(families);
+        s.discover()
+            .await
+            .expect("discovery")
+            .into_iter()
+            .map(|n| n.to_string())
+            .collect()
+    })
+}
+
+#[test]
+fn discovered_pods_are_reachable_by_name_and_a_cut_link_is_noticed() {
+    let mut c = PodCluster::builder(3)
+        .elixir(2)
+        .arg("-kernel")
+        .arg("net_ticktime")
+        .arg("4")
+        .start();
+    let found = discover(&c.dns, &c.service, AddressFamilies::Both);
+    assert_eq!(
+        found,
+        c.node_names(),
+        "discovery finds exactly the names the nodes gave themselves"
+    );
+
+    let n1 = c.nodes[1].node().to_string();
+    let n2 = c.nodes[2].node().to_string();
+    assert_eq!(c.nodes[0].eval(&format!("net_adm:ping('{n1}').")), "pong");
+    assert_eq!(
+        c.nodes[0].eval(&format!("net_adm:ping('{n2}').")),
+        "pong",
+        "Erlang pod to Elixir pod"
+    );
+    assert_eq!(
+        c.nodes[2].eval(&format!("Node.ping(:\"{n1}\")")),
+        ":pong",
+        "Elixir pod to Erlang pod"
+    );
+
+    // Cut pod 1 off: pod 0 sees it go down within net_ticktime (4 s, so at most ~5 s).
+    assert_eq!(c.nodes[0].eval("net_kernel:monitor_nodes(true)."), "ok");
+    let t0 = Instant::now();
+    c.net.cut(1);
+    let down = c.nodes[0].eval_timeout(
+        &format!("receive {{nodedown, '{n1}'}} -> down after 20000 -> still_up end."),
+        Duration::from_secs(25),
+    );
+    assert_eq!(down, "down");
+    let took = t0.elapsed();
+    println!("cut link noticed in {took:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+
+    c.net.restore(1);
+    assert_eq!(
+        c.nodes[0].eval(&format!("net_adm:ping('{n1}').")),
+        "pong",
+        "healed after restore"
+    );
+
+    // A pod removed from DNS disappears from discovery; a new pod appears.
+    c.unpublish(1);
+    let i = c.add_pod(false);
+    let mut want = c.node_names();
+    want.remove(&n1);
+    assert_eq!(discover(&c.dns, &c.service, AddressFamilies::Both), want);
+    let n3 = c.nodes[i].node().to_string();
+    assert_eq!(c.nodes[0].eval(&format!("net_adm:ping('{n3}').")), "pong");
+}
+
+#[test]
+fn an_ipv6_cluster_is_discovered_by_aaaa_with_the_names_the_nodes_gave_themselves() {
+    let mut c = PodCluster::builder(2).ipv6().start();
+    let names = c.node_names();
+    assert!(names.iter().all(|n| n.contains(':')), "{names:?}");
+    assert_eq!(discover(&c.dns, &c.service, AddressFamilies::V6), names);
+    assert_eq!(discover(&c.dns, &c.service, AddressFamilies::V4), BTreeSet::new());
+    let n1 = c.nodes[1].node().to_string();
+    assert_eq!(
+        c.nodes[0].eval(&format!("net_adm:ping('{n1}').")),
+        "pong",
+        "IPv6 distribution between pods"
+    );
+}
