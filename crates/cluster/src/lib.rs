@@ -37,6 +37,6 @@ pub use backoff::Backoff;
 pub use membership::{ConnectError, Membership, NodeEvent};
 pub use metrics::{Counters, CountersSnapshot};
 pub use node_name::{erlang_ntoa, NodeName, NodeNameError, MAX_NODE_NAME_CHARS};
-pub use resolver::{AddressFamilies, LookupError, Resolver, ResolverBuilder};
+pub use resolver::{parse_nameserver, AddressFamilies, LookupError, Resolver, ResolverBuilder};
 pub use strategy::{DiscoveryError, Strategy};
-pub use topology::{TopologyConfig, TopologyEvent, TopologyHandle, TopologyStatus};
+pub use topology::{TopologyConfig, TopologyEvent, TopologyHandle, TopologyStatus, TopologyView};

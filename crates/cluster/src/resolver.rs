@@ -220,25 +220,35 @@ impl Resolver {
         &self.summary
     }
 
-    /// The addresses of `name`. An empty vector means the name has no such records.
+    /// The addresses of `name`. An empty vector means the name has no such records. With
+    /// both families, A and AAAA are asked at the same time; if either lookup fails, the
+    /// whole lookup fails (a half answer would look like pods going away).
     pub async fn lookup_ips(
         &self,
         name: &str,
         families: AddressFamilies,
     ) -> Result<Vec<IpAddr>, LookupError> {
-        let mut out = Vec::new();
-        if families != AddressFamilies::V6 {
+        let v4 = async {
+            if families == AddressFamilies::V6 {
+                return Ok(Vec::new());
+            }
             match self.inner.ipv4_lookup(name).await {
-                Ok(l) => out.extend(l.iter().map(|a| IpAddr::V4(a.0))),
-                Err(e) => self.classify(name, "A", e)?,
+                Ok(l) => Ok(l.iter().map(|a| IpAddr::V4(a.0)).collect()),
+                Err(e) => self.classify(name, "A", e).map(|()| Vec::new()),
             }
-        }
-        if families != AddressFamilies::V4 {
+        };
+        let v6 = async {
+            if families == AddressFamilies::V4 {
+                return Ok(Vec::new());
+            }
             match self.inner.ipv6_lookup(name).await {
-                Ok(l) => out.extend(l.iter().map(|a| IpAddr::V6(a.0))),
-                Err(e) => self.classify(name, "AAAA", e)?,
+                Ok(l) => Ok(l.iter().map(|a| IpAddr::V6(a.0)).collect()),
+                Err(e) => self.classify(name, "AAAA", e).map(|()| Vec::new()),
             }
-        }
+        };
+        let (v4, v6) = tokio::join!(v4, v6);
+        let mut out: Vec<IpAddr> = v4?;
+        out.extend(v6?);
         out.sort();
         out.dedup();
         Ok(out)
@@ -294,6 +304,21 @@ impl Resolver {
     }
 }
 
+/// Parses a nameserver given on a command line: `IP:PORT`, `[IPv6]:PORT`, or a bare `IP`
+/// (port 53).
+pub fn parse_nameserver(text: &str) -> Result<SocketAddr, String> {
+    let t = text.trim();
+    if let Ok(addr) = t.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = t.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Err(format!(
+        "`{text}` is not a nameserver address: expected IP, IP:PORT or [IPv6]:PORT"
+    ))
+}
+
 /// Reads resolv.conf at `path` and says whether it parses, for a startup check.
 pub fn check_resolv_conf(path: &Path) -> Result<(), ResolverConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ResolverConfigError::Read {
@@ -325,6 +350,27 @@ mod tests {
         assert_eq!(s.nameservers, "10.245.3.1:5353");
         assert_eq!(s.search, vec!["ns1.svc.cluster.local", "svc.cluster.local"]);
         assert_eq!(s.ndots, 5);
+    }
+
+    #[test]
+    fn nameserver_forms() {
+        assert_eq!(
+            parse_nameserver("10.0.0.1").unwrap(),
+            "10.0.0.1:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_nameserver("10.0.0.1:5353").unwrap(),
+            "10.0.0.1:5353".parse().unwrap()
+        );
+        assert_eq!(
+            parse_nameserver("fd00::1").unwrap(),
+            "[fd00::1]:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_nameserver("[fd00::1]:54").unwrap(),
+            "[fd00::1]:54".parse().unwrap()
+        );
+        assert!(parse_nameserver("dns.example:53").is_err());
     }
 
     #[tokio::test]

@@ -168,7 +168,15 @@ pub struct TopologyHandle {
     task: Option<JoinHandle<()>>,
 }
 
-impl TopologyHandle {
+/// A read-only, cheaply cloned view of a running loop, for HTTP handlers (`/metrics`,
+/// `/readyz`, `/nodes`) and log tasks. It stays valid after the loop stops (showing its
+/// last state).
+#[derive(Clone)]
+pub struct TopologyView {
+    shared: Arc<Shared>,
+}
+
+impl TopologyView {
     /// The counters now.
     pub fn counters(&self) -> CountersSnapshot {
         self.shared.counters.snapshot()
@@ -184,6 +192,35 @@ impl TopologyHandle {
 
     /// Events from now on. A receiver that falls more than 1024 events behind loses the
     /// oldest ones (`RecvError::Lagged`).
+    pub fn subscribe(&self) -> broadcast::Receiver<TopologyEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Polls the sources now instead of at the end of the interval (e.g. on SIGHUP).
+    pub fn poll_now(&self) {
+        self.shared.poll_now.notify_one();
+    }
+}
+
+impl TopologyHandle {
+    /// A view to share with readers (HTTP handlers, loggers).
+    pub fn view(&self) -> TopologyView {
+        TopologyView {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The counters now.
+    pub fn counters(&self) -> CountersSnapshot {
+        self.view().counters()
+    }
+
+    /// The desired nodes and their states now.
+    pub fn status(&self) -> TopologyStatus {
+        self.view().status()
+    }
+
+    /// Events from now on (see [`TopologyView::subscribe`]).
     pub fn subscribe(&self) -> broadcast::Receiver<TopologyEvent> {
         self.shared.events.subscribe()
     }
