@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use beamlink_cluster::strategy::{DnsStrategy, Strategy};
+use beamlink_cluster::strategy::{DnsStrategy, Source, Strategy};
 use beamlink_cluster::topology::{self, TopologyEvent};
 use beamlink_cluster::{ConnectError, Membership, NodeEvent, NodeName, Resolver, TopologyConfig};
-use beamlink_e2e::pods::{Dns, PodNet};
+use beamlink_e2e::pods::{Dns, PodNet, POD_EPMD_PORT};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
@@ -214,4 +214,68 @@ async fn the_loop_follows_dns_changes_and_rides_out_a_dns_outage() {
         m.disconnects(),
         vec![n0.to_string(), n1.to_string(), n2.to_string()]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loop_follows_nodes_registering_at_pod_epmds_plus_a_static_node() {
+    let net = PodNet::new(2);
+    let (e0, e1) = (net.pod(0).start_epmd(), net.pod(1).start_epmd());
+    let mut app0 = net.pod(0).erlang(&e0).name("app").start();
+    let n0 = NodeName::parse(app0.node()).unwrap();
+    let fixed = NodeName::parse("static@10.9.9.9").unwrap();
+
+    let m = Arc::new(Recorder::default());
+    let hosts = net.pods().iter().map(|p| p.ipv4.to_string()).collect();
+    let unused = Arc::new(
+        Resolver::builder()
+            .resolv_conf_text("")
+            .nameserver(([127, 0, 0, 9], 53).into())
+            .build()
+            .unwrap(),
+    );
+    let sources = vec![
+        Source::Epmd {
+            hosts,
+            port: POD_EPMD_PORT,
+        }
+        .strategy(&unused),
+        Source::Nodes(vec![fixed.clone()]).strategy(&unused),
+    ];
+    let config = TopologyConfig {
+        interval: INTERVAL,
+        lookup_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let h = topology::spawn(m.clone(), sources, config);
+    let mut rx = h.subscribe();
+    until(&mut rx, Duration::from_secs(5), |_| {
+        h.status().connected().len() == 2
+    })
+    .await;
+    assert_eq!(
+        h.status().connected(),
+        BTreeSet::from([n0.clone(), fixed.clone()])
+    );
+
+    // A node starts in pod 1: it registers at its EPMD and is connected within one interval.
+    let app1 =
+        tokio::task::block_in_place(|| net.pod(1).erlang(&e1).name("app").cookie(app0.cookie()).start());
+    let n1 = NodeName::parse(app1.node()).unwrap();
+    let t0 = Instant::now();
+    until(&mut rx, WITHIN_ONE_INTERVAL, |e| {
+        e == &TopologyEvent::Connected(n1.clone())
+    })
+    .await;
+    println!("node registered at EPMD -> connected in {:?}", t0.elapsed());
+
+    // The node in pod 0 stops: EPMD forgets it, and the loop disconnects it.
+    tokio::task::block_in_place(|| app0.kill());
+    let t0 = Instant::now();
+    until(&mut rx, WITHIN_ONE_INTERVAL, |e| {
+        e == &TopologyEvent::Disconnected(n0.clone())
+    })
+    .await;
+    println!("node gone from EPMD -> disconnected in {:?}", t0.elapsed());
+    assert_eq!(m.disconnects(), vec![n0.to_string()]);
+    assert_eq!(h.status().connected(), BTreeSet::from([n1, fixed]));
 }

@@ -17,6 +17,7 @@
 mod dns;
 mod epmd_hosts;
 mod hosts_file;
+mod source;
 mod srv;
 mod static_nodes;
 
@@ -28,6 +29,7 @@ use std::pin::Pin;
 pub use dns::DnsStrategy;
 pub use epmd_hosts::{EpmdClientNames, EpmdHosts, EpmdNames, EpmdNamesError, HostList};
 pub use hosts_file::{default_hosts_file, parse_hosts_file, read_hosts_file, HostsFileError};
+pub use source::Source;
 pub use srv::{cluster_domain_from_env, kubernetes_srv_name, SrvStrategy, DEFAULT_CLUSTER_DOMAIN};
 pub use static_nodes::StaticNodes;
 

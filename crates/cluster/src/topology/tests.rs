@@ -204,7 +204,7 @@ async fn a_new_node_is_connected_within_one_interval() {
     let (a, b) = (node("a"), node("b"));
     let m = Recorder::new();
     let src = Scripted::new(&[&a]);
-    let h = start(&m, &[src.clone()], config());
+    let h = start(&m, std::slice::from_ref(&src), config());
     let mut rx = h.subscribe();
     until(&mut rx, |e| e == &TopologyEvent::Connected(a.clone())).await;
     let t0 = Instant::now();
@@ -228,7 +228,11 @@ async fn a_vanished_node_is_disconnected_unless_pruning_is_off() {
         let (a, b) = (node("a"), node("b"));
         let m = Recorder::new();
         let src = Scripted::new(&[&a, &b]);
-        let h = start(&m, &[src.clone()], TopologyConfig { prune, ..config() });
+        let h = start(
+            &m,
+            std::slice::from_ref(&src),
+            TopologyConfig { prune, ..config() },
+        );
         let mut rx = h.subscribe();
         polled(&mut rx).await;
         src.set(&[&a]);
@@ -249,7 +253,7 @@ async fn a_failed_or_empty_lookup_keeps_every_connection() {
     let (a, b) = (node("a"), node("b"));
     let m = Recorder::new();
     let src = Scripted::new(&[&a, &b]);
-    let h = start(&m, &[src.clone()], config());
+    let h = start(&m, std::slice::from_ref(&src), config());
     let mut rx = h.subscribe();
     polled(&mut rx).await;
 
@@ -279,7 +283,7 @@ async fn a_slow_source_times_out_as_a_failure() {
     let a = node("a");
     let m = Recorder::new();
     let src = Scripted::new(&[&a]);
-    let h = start(&m, &[src.clone()], config());
+    let h = start(&m, std::slice::from_ref(&src), config());
     let mut rx = h.subscribe();
     polled(&mut rx).await;
     *src.delay.lock().unwrap() = Duration::from_secs(30);
@@ -368,7 +372,7 @@ async fn one_lookup_per_interval() {
     let m = Recorder::new();
     let h = start(
         &m,
-        &[src.clone()],
+        std::slice::from_ref(&src),
         TopologyConfig {
             jitter: 0.05,
             ..config()
@@ -393,7 +397,7 @@ async fn poll_now_does_not_wait_for_the_interval() {
     let (a, b) = (node("a"), node("b"));
     let src = Scripted::new(&[&a]);
     let m = Recorder::new();
-    let h = start(&m, &[src.clone()], config());
+    let h = start(&m, std::slice::from_ref(&src), config());
     let mut rx = h.subscribe();
     polled(&mut rx).await;
     let t0 = Instant::now();

@@ -1,0 +1,72 @@
+//! Sources described as data (from flags, environment or configuration), built into
+//! strategies in one place.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{
+    cluster_domain_from_env, kubernetes_srv_name, DnsStrategy, EpmdHosts, HostList, SrvStrategy, StaticNodes,
+    Strategy,
+};
+use crate::resolver::{AddressFamilies, Resolver};
+use crate::NodeName;
+
+/// One discovery source, as a command line or a configuration file names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Address records of `name` (a headless Service, or any name): `BASENAME@IP`.
+    Dns {
+        name: String,
+        basename: String,
+        families: AddressFamilies,
+    },
+    /// SRV records of `name`: `BASENAME@TARGET`.
+    Srv { name: String, basename: String },
+    /// The names registered at the EPMD of each host: `NAME@HOST`.
+    Epmd { hosts: Vec<String>, port: u16 },
+    /// The same for the hosts of a `.hosts.erlang` file, read at every poll.
+    HostsFile { path: PathBuf, port: u16 },
+    /// These nodes.
+    Nodes(Vec<NodeName>),
+}
+
+impl Source {
+    /// A Kubernetes headless Service by name (A and AAAA), like libcluster's
+    /// `Kubernetes.DNS` with `service` and `application_name`.
+    pub fn kubernetes_dns(service: &str, basename: &str) -> Source {
+        Source::Dns {
+            name: service.into(),
+            basename: basename.into(),
+            families: AddressFamilies::Both,
+        }
+    }
+
+    /// SRV records of `SERVICE.NAMESPACE.svc.CLUSTER_DOMAIN` (`CLUSTER_DOMAIN` from the
+    /// environment, default `cluster.local.`), like libcluster's `Kubernetes.DNSSRV`.
+    pub fn kubernetes_srv(service: &str, namespace: &str, basename: &str) -> Source {
+        Source::Srv {
+            name: kubernetes_srv_name(service, namespace, &cluster_domain_from_env()),
+            basename: basename.into(),
+        }
+    }
+
+    /// Whether this source asks DNS (and so needs a resolver).
+    pub fn uses_dns(&self) -> bool {
+        matches!(self, Source::Dns { .. } | Source::Srv { .. })
+    }
+
+    /// The strategy that asks this source; DNS sources use `resolver`.
+    pub fn strategy(&self, resolver: &Arc<Resolver>) -> Arc<dyn Strategy> {
+        match self {
+            Source::Dns {
+                name,
+                basename,
+                families,
+            } => Arc::new(DnsStrategy::kubernetes(resolver.clone(), name, basename).families(*families)),
+            Source::Srv { name, basename } => Arc::new(SrvStrategy::new(resolver.clone(), name, basename)),
+            Source::Epmd { hosts, port } => Arc::new(EpmdHosts::new(HostList::Hosts(hosts.clone()), *port)),
+            Source::HostsFile { path, port } => Arc::new(EpmdHosts::new(HostList::File(path.clone()), *port)),
+            Source::Nodes(nodes) => Arc::new(StaticNodes::new(nodes.iter().cloned())),
+        }
+    }
+}
