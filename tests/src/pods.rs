@@ -205,6 +205,7 @@ pub struct PodNet {
     bridge: String,
     pods: Vec<Pod>,
     dir: tempfile::TempDir,
+    resolv_conf: Option<String>,
     _lock: File,
 }
 
@@ -221,6 +222,7 @@ impl PodNet {
             bridge: bridge.clone(),
             pods: Vec::new(),
             dir,
+            resolv_conf: None,
             _lock: lock,
         };
         ip(&["link", "add", &bridge, "type", "bridge"]);
@@ -304,6 +306,7 @@ impl PodNet {
             "via",
             &format!("fd24:5:{x}::1"),
         ]);
+        self.write_resolv_conf(i);
         i
     }
 
@@ -332,6 +335,39 @@ impl PodNet {
     /// A private directory for files the test writes (removed on drop).
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Gives every pod (present and future) a pod-like `/etc/resolv.conf`: the bridge's DNS
+    /// server, this search list and `options ndots:5`, as Kubernetes writes it. Programs run
+    /// with [`Pod::command`] see it (`ip netns exec` bind-mounts `/etc/netns/NS/resolv.conf`),
+    /// so a bare service name resolves in a pod as in Kubernetes, for Rust and for Erlang's
+    /// `inet_res`. The files are removed on drop.
+    pub fn pod_resolv_conf(&mut self, search: &[&str]) {
+        let text = format!(
+            "nameserver {}\nsearch {}\noptions ndots:5 timeout:1 attempts:2\n",
+            self.bridge_ipv4(),
+            search.join(" ")
+        );
+        self.resolv_conf = Some(text);
+        for i in 0..self.pods.len() {
+            self.write_resolv_conf(i);
+        }
+    }
+
+    /// The resolv.conf programs in pod `i` see, if [`PodNet::pod_resolv_conf`] was called.
+    pub fn resolv_conf_path(&self, i: usize) -> PathBuf {
+        Path::new("/etc/netns")
+            .join(&self.pods[i].netns)
+            .join("resolv.conf")
+    }
+
+    fn write_resolv_conf(&self, i: usize) {
+        let Some(text) = &self.resolv_conf else { return };
+        let path = self.resolv_conf_path(i);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("create /etc/netns/NS (needs root)");
+        }
+        std::fs::write(&path, text).expect("write the pod's resolv.conf");
     }
 
     /// Cuts pod `i` off the network (its bridge port goes down): packets stop both ways,
@@ -368,6 +404,7 @@ impl Drop for PodNet {
             // Deleting the namespace removes its end of the veth; the host end goes with it.
             ip_quiet(&["link", "del", &pod.veth]);
             ip_quiet(&["netns", "del", &pod.netns]);
+            let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(&pod.netns));
         }
         ip_quiet(&["link", "del", &self.bridge]);
     }
@@ -652,9 +689,16 @@ pub struct PodClusterBuilder {
     elixir: BTreeSet<usize>,
     args: Vec<String>,
     ipv6: bool,
+    search: Option<Vec<String>>,
 }
 
 impl PodClusterBuilder {
+    /// Give the pods a Kubernetes-like resolv.conf with this search list (see
+    /// [`PodNet::pod_resolv_conf`]), before any node starts.
+    pub fn search(mut self, domains: &[&str]) -> Self {
+        self.search = Some(domains.iter().map(|d| d.to_string()).collect());
+        self
+    }
     /// The name DNS answers (default `app-headless.ns1.svc.cluster.local`).
     pub fn service(mut self, name: &str) -> Self {
         self.service = name.to_string();
@@ -677,7 +721,10 @@ impl PodClusterBuilder {
     }
     /// Starts every pod and node, waits until each is ready and DNS serves them all.
     pub fn start(self) -> PodCluster {
-        let net = PodNet::new(0);
+        let mut net = PodNet::new(0);
+        if let Some(search) = &self.search {
+            net.pod_resolv_conf(&search.iter().map(String::as_str).collect::<Vec<_>>());
+        }
         let dns = net.start_dns();
         let mut c = PodCluster {
             nodes: Vec::new(),
@@ -705,6 +752,7 @@ impl PodCluster {
             elixir: BTreeSet::new(),
             args: Vec::new(),
             ipv6: false,
+            search: None,
         }
     }
 

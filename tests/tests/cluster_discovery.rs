@@ -158,8 +158,19 @@ fn a_short_name_resolves_through_the_resolv_conf_search_list() {
         want
     );
     assert_eq!(
-        discover(&DnsStrategy::poll(r, "app-headless.ns1", "app")).unwrap(),
+        discover(&DnsStrategy::poll(r.clone(), "app-headless.ns1", "app")).unwrap(),
         want
+    );
+    // A and AAAA: the AAAA search meets NODATA for the service, NXDOMAIN for the other
+    // search domains and REFUSED for the bare name: no AAAA records, not a failure.
+    assert_eq!(
+        discover(&DnsStrategy::kubernetes(r.clone(), "app-headless", "app")).unwrap(),
+        want
+    );
+    // A name in no search domain: empty, not a failure.
+    assert_eq!(
+        discover(&DnsStrategy::kubernetes(r, "nobody", "app")).unwrap(),
+        BTreeSet::new()
     );
 
     // A resolv.conf whose nameserver does not answer: the override replaces only the server.

@@ -105,3 +105,50 @@ fn an_ipv6_cluster_is_discovered_by_aaaa_with_the_names_the_nodes_gave_themselve
         "IPv6 distribution between pods"
     );
 }
+
+#[test]
+fn a_pod_resolves_the_bare_service_name_as_in_kubernetes() {
+    let search = ["ns1.svc.cluster.local", "svc.cluster.local", "cluster.local"];
+    let mut c = PodCluster::builder(2).elixir(1).search(&search).start();
+    let want = c.node_names();
+
+    // libcluster's Kubernetes.DNS, unchanged, in the Erlang pod and in the Elixir pod.
+    let erl = c.nodes[0].eval(
+        "{ok, {hostent, _, [], inet, _, As}} = inet_res:getbyname(\"app-headless\", a), \
+         string:join(lists:sort([\"app@\" ++ inet_parse:ntoa(A) || A <- As]), \" \").",
+    );
+    let ex = c.nodes[1].eval(
+        "{:ok, {:hostent, _, [], :inet, _, as}} = :inet_res.getbyname(~c\"app-headless\", :a); \
+         as |> Enum.map(&:inet_parse.ntoa/1) |> Enum.map(&\"app@#{&1}\") |> Enum.sort() |> Enum.join(\" \")",
+    );
+    let as_set = |s: String| {
+        s.trim_matches('"')
+            .split(' ')
+            .map(str::to_string)
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(as_set(erl), want, "Erlang pod");
+    assert_eq!(as_set(ex), want, "Elixir pod");
+
+    // beamlink with the same resolv.conf and the same bare name.
+    let conf = c.net.resolv_conf_path(0);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let ours: BTreeSet<String> = rt.block_on(async {
+        let r = Resolver::builder().resolv_conf(&conf).build().expect("resolver");
+        let s = DnsStrategy::kubernetes(Arc::new(r), "app-headless", "app");
+        s.discover()
+            .await
+            .expect("discovery")
+            .into_iter()
+            .map(|n| n.to_string())
+            .collect()
+    });
+    assert_eq!(ours, want);
+    assert_eq!(
+        c.net.pod(0).exec("cat", &["/etc/resolv.conf"]).stdout,
+        std::fs::read(&conf).unwrap()
+    );
+}

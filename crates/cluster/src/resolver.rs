@@ -162,17 +162,55 @@ impl ResolverBuilder {
         } else {
             seen.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
         };
-        let search = config.search().iter().map(|n| n.to_ascii()).collect::<Vec<_>>();
+        // The search list is applied here, not by hickory, so that each candidate name's
+        // answer can be told apart (see `Resolver::search`).
+        let search: Vec<String> = config
+            .search()
+            .iter()
+            .map(|n| n.to_ascii().trim_end_matches('.').to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
         let summary = ResolverSummary {
             nameservers,
             search,
             ndots: opts.ndots,
         };
+        let bare = ResolverConfig::from_parts(None, vec![], config.name_servers().to_vec());
         Ok(Resolver {
-            inner: TokioAsyncResolver::tokio(config, opts),
+            inner: TokioAsyncResolver::tokio(bare, opts),
             summary,
         })
     }
+}
+
+/// What `name` was asked for, as a list of absolute names, the way the C library and
+/// Erlang's `inet_res` do: a name ending with a dot is absolute; a name with at least
+/// `ndots` dots is tried as is first, then with each search domain; a shorter one with each
+/// search domain first, then as is.
+pub fn candidates(name: &str, search: &[String], ndots: usize) -> Vec<String> {
+    if let Some(absolute) = name.strip_suffix('.') {
+        return vec![format!("{absolute}.")];
+    }
+    let with_search = search.iter().map(|d| format!("{name}.{d}."));
+    let as_is = std::iter::once(format!("{name}."));
+    if name.matches('.').count() >= ndots {
+        as_is.chain(with_search).collect()
+    } else {
+        with_search.chain(as_is).collect()
+    }
+}
+
+/// One candidate name's answer.
+enum Answer<T> {
+    Records(Vec<T>),
+    /// NXDOMAIN, or NOERROR without records of that type.
+    Nothing,
+    /// No usable answer; `fatal` when the server itself did not answer (timeout,
+    /// unreachable), which ends the search.
+    Failed {
+        reason: String,
+        fatal: bool,
+    },
 }
 
 /// What a [`Resolver`] was configured with, for logs and errors.
@@ -180,7 +218,7 @@ impl ResolverBuilder {
 pub struct ResolverSummary {
     /// The nameservers asked, `IP:PORT`, comma separated.
     pub nameservers: String,
-    /// The search list, in order.
+    /// The search list, in order, without trailing dots.
     pub search: Vec<String>,
     /// Names with fewer dots than this go through the search list first.
     pub ndots: usize,
@@ -232,19 +270,25 @@ impl Resolver {
             if families == AddressFamilies::V6 {
                 return Ok(Vec::new());
             }
-            match self.inner.ipv4_lookup(name).await {
-                Ok(l) => Ok(l.iter().map(|a| IpAddr::V4(a.0)).collect()),
-                Err(e) => self.classify(name, "A", e).map(|()| Vec::new()),
-            }
+            self.search(name, "A", |n| async move {
+                self.inner
+                    .ipv4_lookup(n)
+                    .await
+                    .map(|l| l.iter().map(|a| IpAddr::V4(a.0)).collect())
+            })
+            .await
         };
         let v6 = async {
             if families == AddressFamilies::V4 {
                 return Ok(Vec::new());
             }
-            match self.inner.ipv6_lookup(name).await {
-                Ok(l) => Ok(l.iter().map(|a| IpAddr::V6(a.0)).collect()),
-                Err(e) => self.classify(name, "AAAA", e).map(|()| Vec::new()),
-            }
+            self.search(name, "AAAA", |n| async move {
+                self.inner
+                    .ipv6_lookup(n)
+                    .await
+                    .map(|l| l.iter().map(|a| IpAddr::V6(a.0)).collect())
+            })
+            .await
         };
         let (v4, v6) = tokio::join!(v4, v6);
         let mut out: Vec<IpAddr> = v4?;
@@ -256,42 +300,68 @@ impl Resolver {
 
     /// The SRV records of `name`. An empty vector means the name has no SRV records.
     pub async fn lookup_srv(&self, name: &str) -> Result<Vec<SrvTarget>, LookupError> {
-        match self.inner.srv_lookup(name).await {
-            Ok(l) => {
-                let mut out: Vec<SrvTarget> = l
-                    .iter()
-                    .map(|s| {
-                        let t = s.target().to_ascii();
-                        SrvTarget {
-                            priority: s.priority(),
-                            weight: s.weight(),
-                            port: s.port(),
-                            target: t.strip_suffix('.').unwrap_or(&t).to_string(),
-                        }
-                    })
-                    .collect();
-                out.sort();
-                out.dedup();
-                Ok(out)
-            }
-            Err(e) => self.classify(name, "SRV", e).map(|()| Vec::new()),
-        }
+        let mut out = self
+            .search(name, "SRV", |n| async move {
+                self.inner.srv_lookup(n).await.map(|l| {
+                    l.iter()
+                        .map(|s| {
+                            let t = s.target().to_ascii();
+                            SrvTarget {
+                                priority: s.priority(),
+                                weight: s.weight(),
+                                port: s.port(),
+                                target: t.strip_suffix('.').unwrap_or(&t).to_string(),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .await?;
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
-    /// `Ok(())` when the error only says "no such records"; the lookup error otherwise.
-    fn classify(&self, name: &str, record: &'static str, e: ResolveError) -> Result<(), LookupError> {
-        if let ResolveErrorKind::NoRecordsFound { response_code, .. } = e.kind() {
-            if matches!(response_code, ResponseCode::NoError | ResponseCode::NXDomain) {
-                return Ok(());
+    /// Asks each candidate name (see [`candidates`]) in turn. The first one with records
+    /// answers. Without records anywhere: empty if some candidate said "no such records"
+    /// (NXDOMAIN or NODATA), even if others were refused, as the C library reports it;
+    /// a failure otherwise. A server that does not answer at all ends the search.
+    async fn search<T, F, Fut>(&self, name: &str, record: &'static str, ask: F) -> Result<Vec<T>, LookupError>
+    where
+        F: Fn(hickory_resolver::Name) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>, ResolveError>>,
+    {
+        let mut saw_nothing = false;
+        let mut last_failure = None;
+        for candidate in candidates(name, &self.summary.search, self.summary.ndots) {
+            let fqdn = hickory_resolver::Name::from_ascii(&candidate).map_err(|e| {
+                self.error(
+                    name,
+                    record,
+                    format!("`{candidate}` is not a valid DNS name: {e}"),
+                )
+            })?;
+            let answer = match ask(fqdn).await {
+                Ok(records) if records.is_empty() => Answer::Nothing,
+                Ok(records) => Answer::Records(records),
+                Err(e) => classify(e),
+            };
+            match answer {
+                Answer::Records(r) => return Ok(r),
+                Answer::Nothing => saw_nothing = true,
+                Answer::Failed { reason, fatal } => {
+                    let reason = format!("{reason} (asking {candidate})");
+                    if fatal {
+                        return Err(self.error(name, record, reason));
+                    }
+                    last_failure = Some(reason);
+                }
             }
-            return Err(self.error(name, record, format!("the nameserver answered {response_code}")));
         }
-        let reason = match e.kind() {
-            ResolveErrorKind::Timeout => "no answer before the timeout".to_string(),
-            ResolveErrorKind::NoConnections => "no nameserver could be reached".to_string(),
-            _ => e.to_string(),
-        };
-        Err(self.error(name, record, reason))
+        match (saw_nothing, last_failure) {
+            (false, Some(reason)) => Err(self.error(name, record, reason)),
+            _ => Ok(Vec::new()),
+        }
     }
 
     fn error(&self, name: &str, record: &'static str, reason: String) -> LookupError {
@@ -301,6 +371,39 @@ impl Resolver {
             reason,
             nameservers: self.summary.nameservers.clone(),
         }
+    }
+}
+
+/// Sorts a hickory error into "no such records", a refusal or failure by the server (try
+/// the next candidate), or no answer from the server at all (stop).
+fn classify<T>(e: ResolveError) -> Answer<T> {
+    match e.kind() {
+        ResolveErrorKind::NoRecordsFound { response_code, .. } => {
+            if matches!(response_code, ResponseCode::NoError | ResponseCode::NXDomain) {
+                Answer::Nothing
+            } else {
+                Answer::Failed {
+                    reason: format!("the nameserver answered {response_code}"),
+                    fatal: false,
+                }
+            }
+        }
+        ResolveErrorKind::Timeout => Answer::Failed {
+            reason: "no answer before the timeout".into(),
+            fatal: true,
+        },
+        ResolveErrorKind::NoConnections => Answer::Failed {
+            reason: "no nameserver could be reached".into(),
+            fatal: true,
+        },
+        ResolveErrorKind::Io(_) | ResolveErrorKind::Proto(_) => Answer::Failed {
+            reason: e.to_string(),
+            fatal: true,
+        },
+        _ => Answer::Failed {
+            reason: e.to_string(),
+            fatal: false,
+        },
     }
 }
 
@@ -350,6 +453,28 @@ mod tests {
         assert_eq!(s.nameservers, "10.245.3.1:5353");
         assert_eq!(s.search, vec!["ns1.svc.cluster.local", "svc.cluster.local"]);
         assert_eq!(s.ndots, 5);
+    }
+
+    #[test]
+    fn search_list_order_follows_ndots() {
+        let search = vec![
+            "ns1.svc.cluster.local".to_string(),
+            "svc.cluster.local".to_string(),
+        ];
+        assert_eq!(
+            candidates("app", &search, 5),
+            vec!["app.ns1.svc.cluster.local.", "app.svc.cluster.local.", "app."]
+        );
+        assert_eq!(
+            candidates("a.b.c.d.e.f", &search, 5),
+            vec![
+                "a.b.c.d.e.f.",
+                "a.b.c.d.e.f.ns1.svc.cluster.local.",
+                "a.b.c.d.e.f.svc.cluster.local."
+            ]
+        );
+        assert_eq!(candidates("app.example.", &search, 5), vec!["app.example."]);
+        assert_eq!(candidates("app", &[], 1), vec!["app."]);
     }
 
     #[test]
