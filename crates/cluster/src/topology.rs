@@ -118,6 +118,9 @@ pub struct TopologyStatus {
     pub failing_sources: Vec<(String, String)>,
     /// Sources whose last lookup answered nothing.
     pub empty_sources: Vec<String>,
+    /// Whether any source ever answered with nodes: until then the desired set is empty
+    /// because nothing is known, not because the cluster is empty.
+    pub answered: bool,
 }
 
 impl TopologyStatus {
@@ -135,10 +138,10 @@ impl TopologyStatus {
             .collect()
     }
 
-    /// Ready for traffic: at least one poll done and either `min` nodes connected, or (with
-    /// no minimum) every desired node connected.
+    /// Ready for traffic: some source has answered with nodes, and either `min` nodes are
+    /// connected or (with no minimum) every desired node is.
     pub fn is_ready(&self, min: Option<usize>) -> bool {
-        if self.polls == 0 {
+        if !self.answered {
             return false;
         }
         let connected = self
@@ -385,27 +388,7 @@ impl<M: Membership> Loop<M> {
         let timeout = self.config.lookup_timeout;
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            let mut handles = Vec::with_capacity(sources.len());
-            for s in sources {
-                handles.push(tokio::spawn(async move {
-                    match tokio::time::timeout(timeout, s.discover()).await {
-                        Ok(r) => r,
-                        Err(_) => Err(DiscoveryError::Timeout {
-                            what: s.describe(),
-                            after_ms: timeout.as_millis() as u64,
-                        }),
-                    }
-                }));
-            }
-            let mut results = Vec::with_capacity(handles.len());
-            for h in handles {
-                results.push(h.await.unwrap_or_else(|e| {
-                    Err(DiscoveryError::Timeout {
-                        what: format!("a discovery task ({e})"),
-                        after_ms: 0,
-                    })
-                }));
-            }
+            let results = crate::strategy::discover_all(&sources, timeout).await;
             let _ = tx.send(Done::Lookup(results));
         });
     }
@@ -640,6 +623,7 @@ impl<M: Membership> Loop<M> {
             polls: self.polls,
             failing_sources: self.failing.clone(),
             empty_sources: self.empty.clone(),
+            answered: self.last_answers.iter().any(Option::is_some),
         };
         match self.shared.status.lock() {
             Ok(mut s) => *s = status,

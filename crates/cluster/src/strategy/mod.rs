@@ -55,6 +55,40 @@ pub trait Strategy: Send + Sync + 'static {
     fn discover(&self) -> DiscoverFuture<'_>;
 }
 
+/// Asks every source once, all at the same time, each bounded by `timeout` (a source that
+/// takes longer fails with [`DiscoveryError::Timeout`]). Results are in the order of
+/// `sources`. For one-shot listing (`beamlink list`) and for each poll of the topology loop.
+pub async fn discover_all(
+    sources: &[std::sync::Arc<dyn Strategy>],
+    timeout: std::time::Duration,
+) -> Vec<Result<Nodes, DiscoveryError>> {
+    let handles: Vec<_> = sources
+        .iter()
+        .cloned()
+        .map(|s| {
+            tokio::spawn(async move {
+                match tokio::time::timeout(timeout, s.discover()).await {
+                    Ok(r) => r,
+                    Err(_) => Err(DiscoveryError::Timeout {
+                        what: s.describe(),
+                        after_ms: timeout.as_millis() as u64,
+                    }),
+                }
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for (h, s) in handles.into_iter().zip(sources) {
+        results.push(h.await.unwrap_or_else(|e| {
+            Err(DiscoveryError::Timeout {
+                what: format!("{} (the lookup task ended: {e})", s.describe()),
+                after_ms: 0,
+            })
+        }));
+    }
+    results
+}
+
 /// A strategy could not find out which nodes exist.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DiscoveryError {

@@ -469,3 +469,24 @@ async fn a_node_that_connects_to_us_is_not_dialled() {
     until(&mut rx, |e| e == &TopologyEvent::Connected(a.clone())).await;
     assert!(m.calls().is_empty(), "{:?}", m.calls());
 }
+
+#[tokio::test(start_paused = true)]
+async fn not_ready_until_a_source_has_answered() {
+    let a = node("a");
+    let m = Recorder::new();
+    let src = Scripted::new(&[]);
+    src.fail();
+    let h = start(&m, std::slice::from_ref(&src), config());
+    let mut rx = h.subscribe();
+    polled(&mut rx).await;
+    assert!(!h.status().is_ready(None), "a failing source tells nothing");
+    src.set(&[]);
+    polled(&mut rx).await;
+    assert!(!h.status().is_ready(None), "an empty answer tells nothing");
+    assert!(!h.status().is_ready(Some(0)));
+    src.set(&[&a]);
+    until(&mut rx, |e| e == &TopologyEvent::Connected(a.clone())).await;
+    assert!(h.status().is_ready(None));
+    assert!(h.status().is_ready(Some(1)));
+    assert!(!h.status().is_ready(Some(2)));
+}
