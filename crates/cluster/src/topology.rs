@@ -81,7 +81,8 @@ pub enum TopologyEvent {
     },
     /// The connection to a desired node went down.
     Lost { node: NodeName, reason: String },
-    /// The loop disconnected a node (it vanished, or shutdown).
+    /// The loop disconnected a node (it vanished, or shutdown); sent once the
+    /// disconnection is done.
     Disconnected(NodeName),
 }
 
@@ -290,6 +291,7 @@ pub fn spawn<M: Membership>(
 enum Done {
     Lookup(Vec<Result<Nodes, DiscoveryError>>),
     Connect(NodeName, Result<(), String>),
+    Disconnect(NodeName),
 }
 
 struct Peer {
@@ -344,6 +346,10 @@ impl<M: Membership> Loop<M> {
                         self.on_lookup(results);
                     }
                     Done::Connect(node, result) => self.on_connect_done(node, result),
+                    Done::Disconnect(node) => {
+                        tracing::info!(node = %node, "disconnected: it vanished from every source");
+                        self.emit(TopologyEvent::Disconnected(node));
+                    }
                 },
                 ev = node_events.recv(), if events_open => match ev {
                     Ok(NodeEvent::Up(node)) => self.on_up(&node),
@@ -379,7 +385,10 @@ impl<M: Membership> Loop<M> {
         self.publish();
     }
 
+    /// Publishes the status first, so that a subscriber reading the status on an event
+    /// sees the state the event describes.
     fn emit(&self, e: TopologyEvent) {
+        self.publish();
         let _ = self.shared.events.send(e);
     }
 
@@ -440,31 +449,31 @@ impl<M: Membership> Loop<M> {
         for node in appeared {
             Counters::add(&self.shared.counters.discovered);
             tracing::info!(node = %node, "discovered");
-            self.emit(TopologyEvent::Discovered(node.clone()));
-            if self.peers.contains_key(&node) {
-                continue;
+            let known = self.peers.contains_key(&node);
+            let already = connected_now.contains(&node);
+            if !known {
+                let state = if already {
+                    PeerState::Connected
+                } else {
+                    PeerState::Connecting
+                };
+                self.peers.insert(node.clone(), Peer::new(state));
             }
-            if connected_now.contains(&node) {
-                self.peers.insert(node.clone(), Peer::new(PeerState::Connected));
-                self.mark_connected(&node);
-            } else {
-                self.peers.insert(node.clone(), Peer::new(PeerState::Connecting));
-                self.start_connect(node);
+            self.emit(TopologyEvent::Discovered(node.clone()));
+            match (known, already) {
+                (true, _) => {}
+                (false, true) => self.mark_connected(&node),
+                (false, false) => self.start_connect(node),
             }
         }
         for node in vanished {
             Counters::add(&self.shared.counters.vanished);
             tracing::info!(node = %node, "vanished from every source");
+            let peer = self.peers.remove(&node);
             self.emit(TopologyEvent::Vanished(node.clone()));
-            let Some(peer) = self.peers.remove(&node) else {
-                continue;
-            };
-            if !self.config.prune {
-                continue;
-            }
-            if matches!(peer.state, PeerState::Connected | PeerState::Connecting)
-                || connected_now.contains(&node)
-            {
+            let Some(peer) = peer else { continue };
+            let linked = matches!(peer.state, PeerState::Connected | PeerState::Connecting);
+            if self.config.prune && (linked || connected_now.contains(&node)) {
                 self.start_disconnect(node);
             }
         }
@@ -486,12 +495,15 @@ impl<M: Membership> Loop<M> {
         });
     }
 
+    /// Disconnects in the background; `Disconnected` is emitted once it is done.
     fn start_disconnect(&self, node: NodeName) {
         Counters::add(&self.shared.counters.disconnected);
-        tracing::info!(node = %node, "disconnecting: it vanished from every source");
-        self.emit(TopologyEvent::Disconnected(node.clone()));
         let m = self.membership.clone();
-        tokio::spawn(async move { m.disconnect(&node).await });
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            m.disconnect(&node).await;
+            let _ = tx.send(Done::Disconnect(node));
+        });
     }
 
     fn mark_connected(&mut self, node: &NodeName) {
