@@ -7,8 +7,11 @@ use std::time::Duration;
 /// the same peer do not retry in step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
+    /// The delay after the first failure.
     pub initial: Duration,
+    /// The longest delay.
     pub max: Duration,
+    /// How much each delay varies either way, as a fraction of it (0.1 is 10 %).
     pub jitter: f64,
 }
 

@@ -16,7 +16,12 @@ pub enum NodeEvent {
     /// Connected, by us or by the peer.
     Up(NodeName),
     /// The connection is gone: closed, reset, or the peer stopped answering ticks.
-    Down { node: NodeName, reason: String },
+    Down {
+        /// The node.
+        node: NodeName,
+        /// Why, in words (for logs and `/nodes`).
+        reason: String,
+    },
 }
 
 /// A connection attempt failed; says to whom and why (refused, cookies differ, timeout...).

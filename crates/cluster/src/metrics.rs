@@ -35,17 +35,29 @@ pub struct Counters {
 /// A copy of [`Counters`] at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CountersSnapshot {
+    /// See [`Counters::polls`].
     pub polls: u64,
+    /// See [`Counters::discovered`].
     pub discovered: u64,
+    /// See [`Counters::vanished`].
     pub vanished: u64,
+    /// See [`Counters::connected`].
     pub connected: u64,
+    /// See [`Counters::lost`].
     pub lost: u64,
+    /// See [`Counters::reconnect_attempts`].
     pub reconnect_attempts: u64,
+    /// See [`Counters::connect_failures`].
     pub connect_failures: u64,
+    /// See [`Counters::disconnected`].
     pub disconnected: u64,
+    /// See [`Counters::lookup_failures`].
     pub lookup_failures: u64,
+    /// See [`Counters::empty_lookups`].
     pub empty_lookups: u64,
+    /// See [`Counters::desired_nodes`].
     pub desired_nodes: u64,
+    /// See [`Counters::connected_nodes`].
     pub connected_nodes: u64,
 }
 

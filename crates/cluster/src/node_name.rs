@@ -19,8 +19,10 @@ pub struct NodeName(String);
 /// Why a text is not a node name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NodeNameError {
+    /// No `@`, an empty part, or a second `@`.
     #[error("`{0}` is not a node name: expected name@host with a non-empty name and host")]
     Malformed(String),
+    /// More characters than an atom holds (the first 40 are kept).
     #[error("node name `{0}...` is longer than {MAX_NODE_NAME_CHARS} characters, the limit of an atom")]
     TooLong(String),
 }

@@ -37,10 +37,22 @@ pub enum AddressFamilies {
 /// The resolver could not be configured.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolverConfigError {
+    /// The file could not be read.
     #[error("cannot read resolver configuration {path}: {source}; pass a nameserver explicitly (--resolver IP:PORT)")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid resolv.conf syntax.
     #[error("cannot parse resolver configuration {path}: {reason}")]
-    Parse { path: PathBuf, reason: String },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// A lookup got no answer: the nameservers timed out, refused, failed or were unreachable.
@@ -62,8 +74,11 @@ pub struct LookupError {
 /// One SRV answer.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SrvTarget {
+    /// Lower is preferred.
     pub priority: u16,
+    /// Share among targets of equal priority.
     pub weight: u16,
+    /// The service's port on the target.
     pub port: u16,
     /// The target host without the trailing dot, as Erlang's `inet_res` returns it.
     pub target: String,

@@ -62,11 +62,22 @@ impl Default for TopologyConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TopologyEvent {
     /// A poll finished; `desired` nodes are wanted now.
-    Polled { desired: usize },
+    Polled {
+        /// The size of the desired set.
+        desired: usize,
+    },
     /// A source could not be asked; its previous answer stays in force.
-    LookupFailed { source: String, error: String },
+    LookupFailed {
+        /// The source, as [`Strategy::describe`] says it.
+        source: String,
+        /// Why.
+        error: String,
+    },
     /// A source answered with no nodes; its previous answer stays in force.
-    LookupEmpty { source: String },
+    LookupEmpty {
+        /// The source, as [`Strategy::describe`] says it.
+        source: String,
+    },
     /// A node appeared in the desired set.
     Discovered(NodeName),
     /// A node left the desired set.
@@ -75,12 +86,20 @@ pub enum TopologyEvent {
     Connected(NodeName),
     /// A connection attempt failed; the next one is in `retry_in`.
     ConnectFailed {
+        /// The node.
         node: NodeName,
+        /// Why, as the [`Membership`] said.
         error: String,
+        /// When the next attempt is.
         retry_in: Duration,
     },
     /// The connection to a desired node went down.
-    Lost { node: NodeName, reason: String },
+    Lost {
+        /// The node.
+        node: NodeName,
+        /// Why, as the [`Membership`] said.
+        reason: String,
+    },
     /// The loop disconnected a node (it vanished, or shutdown); sent once the
     /// disconnection is done.
     Disconnected(NodeName),
@@ -94,13 +113,18 @@ pub enum PeerState {
     /// Connected.
     Connected,
     /// Not connected; the next attempt is at `retry_at`.
-    Waiting { retry_at: Instant },
+    Waiting {
+        /// When the next attempt starts.
+        retry_at: Instant,
+    },
 }
 
 /// One desired node, for `/nodes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerStatus {
+    /// The node.
     pub node: NodeName,
+    /// Connecting, connected, or waiting to retry.
     pub state: PeerState,
     /// Consecutive failed attempts since the last success.
     pub failures: u32,

@@ -11,12 +11,22 @@ pub const MAX_HOSTS: usize = 10_000;
 /// A `.hosts.erlang` file could not be read or is not a list of host names.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum HostsFileError {
+    /// The file could not be read, or is too large.
     #[error("{path}: {reason}")]
-    Read { path: PathBuf, reason: String },
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not a list of host names.
     #[error("{path}:{line}: {reason}; each host is written as 'host.name'. (an atom or a string, then a full stop)")]
     Syntax {
+        /// The file.
         path: PathBuf,
+        /// The line where the problem is (from 1).
         line: usize,
+        /// What is wrong.
         reason: String,
     },
 }

@@ -30,7 +30,10 @@ pub use dns::DnsStrategy;
 pub use epmd_hosts::{EpmdClientNames, EpmdHosts, EpmdNames, EpmdNamesError, HostList};
 pub use hosts_file::{default_hosts_file, parse_hosts_file, read_hosts_file, HostsFileError};
 pub use source::Source;
-pub use srv::{cluster_domain_from_env, kubernetes_srv_name, SrvStrategy, DEFAULT_CLUSTER_DOMAIN};
+pub use srv::{
+    cluster_domain_from_env, cluster_domain_or_default, kubernetes_srv_name, SrvStrategy,
+    DEFAULT_CLUSTER_DOMAIN,
+};
 pub use static_nodes::StaticNodes;
 
 use crate::resolver::LookupError;
@@ -92,14 +95,29 @@ pub async fn discover_all(
 /// A strategy could not find out which nodes exist.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DiscoveryError {
+    /// DNS gave no answer (timeout, refusal, server failure).
     #[error(transparent)]
     Lookup(#[from] LookupError),
+    /// None of the hosts' EPMDs answered.
     #[error("no EPMD answered ({failures}); check that the hosts are up and EPMD listens on port {port}")]
-    Epmd { port: u16, failures: String },
+    Epmd {
+        /// The EPMD port asked.
+        port: u16,
+        /// Each host and why it did not answer.
+        failures: String,
+    },
+    /// The `.hosts.erlang` file could not be read or parsed.
     #[error("cannot read the hosts file: {0}")]
     HostsFile(#[from] HostsFileError),
+    /// The `.hosts.erlang` file is empty.
     #[error("the hosts file {0} lists no hosts")]
     NoHosts(PathBuf),
+    /// The source took longer than the lookup timeout.
     #[error("{what} did not answer within {after_ms} ms")]
-    Timeout { what: String, after_ms: u64 },
+    Timeout {
+        /// The source.
+        what: String,
+        /// The timeout.
+        after_ms: u64,
+    },
 }

@@ -16,16 +16,34 @@ use crate::NodeName;
 pub enum Source {
     /// Address records of `name` (a headless Service, or any name): `BASENAME@IP`.
     Dns {
+        /// The name asked (through the search list unless it ends with a dot).
         name: String,
+        /// The part before `@` of every node found.
         basename: String,
+        /// A, AAAA or both.
         families: AddressFamilies,
     },
     /// SRV records of `name`: `BASENAME@TARGET`.
-    Srv { name: String, basename: String },
+    Srv {
+        /// The name asked.
+        name: String,
+        /// The part before `@` of every node found.
+        basename: String,
+    },
     /// The names registered at the EPMD of each host: `NAME@HOST`.
-    Epmd { hosts: Vec<String>, port: u16 },
+    Epmd {
+        /// Host names or addresses.
+        hosts: Vec<String>,
+        /// Their EPMD port (normally 4369).
+        port: u16,
+    },
     /// The same for the hosts of a `.hosts.erlang` file, read at every poll.
-    HostsFile { path: PathBuf, port: u16 },
+    HostsFile {
+        /// The file.
+        path: PathBuf,
+        /// The hosts' EPMD port (normally 4369).
+        port: u16,
+    },
     /// These nodes.
     Nodes(Vec<NodeName>),
 }

@@ -11,8 +11,14 @@ pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local.";
 
 /// `CLUSTER_DOMAIN` from the environment, or [`DEFAULT_CLUSTER_DOMAIN`].
 pub fn cluster_domain_from_env() -> String {
-    match std::env::var("CLUSTER_DOMAIN") {
-        Ok(d) if !d.trim().is_empty() => d.trim().to_string(),
+    cluster_domain_or_default(std::env::var("CLUSTER_DOMAIN").ok().as_deref())
+}
+
+/// The cluster domain given (trimmed), or [`DEFAULT_CLUSTER_DOMAIN`] when it is absent or
+/// blank. A domain without a trailing dot is kept as given (relative: the search list applies).
+pub fn cluster_domain_or_default(value: Option<&str>) -> String {
+    match value.map(str::trim) {
+        Some(d) if !d.is_empty() => d.to_string(),
         _ => DEFAULT_CLUSTER_DOMAIN.to_string(),
     }
 }
@@ -85,6 +91,17 @@ impl Strategy for SrvStrategy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_domain_defaults() {
+        assert_eq!(cluster_domain_or_default(None), "cluster.local.");
+        assert_eq!(cluster_domain_or_default(Some("  ")), "cluster.local.");
+        assert_eq!(cluster_domain_or_default(Some(" k8s.internal ")), "k8s.internal");
+        assert_eq!(
+            kubernetes_srv_name("app", "prod", &cluster_domain_or_default(Some("k8s.internal."))),
+            "app.prod.svc.k8s.internal."
+        );
+    }
 
     #[test]
     fn kubernetes_name() {
