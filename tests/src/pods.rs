@@ -803,6 +803,71 @@ impl PodCluster {
         self.dns.add(&self.service, addr);
     }
 
+    /// The nodes pod `i`'s node is connected to: hidden ones (`nodes(hidden)`,
+    /// `Node.list(:hidden)`) or visible ones (`nodes()`, `Node.list()`).
+    pub fn connected_nodes(&mut self, i: usize, hidden: bool) -> BTreeSet<String> {
+        let node = &mut self.nodes[i];
+        let out = match (node.flavor(), hidden) {
+            (crate::Flavor::Erlang, true) => {
+                node.eval("string:join([atom_to_list(N) || N <- nodes(hidden)], \" \").")
+            }
+            (crate::Flavor::Erlang, false) => {
+                node.eval("string:join([atom_to_list(N) || N <- nodes()], \" \").")
+            }
+            (crate::Flavor::Elixir, true) => {
+                node.eval("Node.list(:hidden) |> Enum.map(&Atom.to_string/1) |> Enum.join(\" \")")
+            }
+            (crate::Flavor::Elixir, false) => {
+                node.eval("Node.list() |> Enum.map(&Atom.to_string/1) |> Enum.join(\" \")")
+            }
+        };
+        out.trim_matches('"')
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Waits, inside pod `i`'s node, until it is connected to `peer` (hidden or not), using
+    /// `net_kernel:monitor_nodes/2` (an event, not polling). True if connected in time.
+    pub fn wait_nodeup(&mut self, i: usize, peer: &str, timeout: Duration) -> bool {
+        self.wait_node(i, peer, timeout, true)
+    }
+
+    /// Waits, inside pod `i`'s node, until it is not connected to `peer`. True if so in time.
+    pub fn wait_nodedown(&mut self, i: usize, peer: &str, timeout: Duration) -> bool {
+        self.wait_node(i, peer, timeout, false)
+    }
+
+    fn wait_node(&mut self, i: usize, peer: &str, timeout: Duration, up: bool) -> bool {
+        let ms = timeout.as_millis();
+        let (tag, want_member) = if up {
+            ("nodeup", "true")
+        } else {
+            ("nodedown", "false")
+        };
+        let node = &mut self.nodes[i];
+        let expr = match node.flavor() {
+            crate::Flavor::Erlang => format!(
+                "begin ok = net_kernel:monitor_nodes(true, [{{node_type, all}}]), \
+                 R = case lists:member('{peer}', nodes(connected)) of {want_member} -> yes; \
+                 _ -> receive {{{tag}, '{peer}', _}} -> yes after {ms} -> no end end, \
+                 net_kernel:monitor_nodes(false, [{{node_type, all}}]), R end."
+            ),
+            crate::Flavor::Elixir => format!(
+                ":ok = :net_kernel.monitor_nodes(true, [node_type: :all]); \
+                 r = case :lists.member(:\"{peer}\", Node.list(:connected)) do {want_member} -> :yes; \
+                 _ -> receive do {{:{tag}, :\"{peer}\", _}} -> :yes after {ms} -> :no end end; \
+                 :net_kernel.monitor_nodes(false, [node_type: :all]); r"
+            ),
+        };
+        let out = node.eval_timeout(&expr, timeout + Duration::from_secs(10));
+        match out.as_str() {
+            "yes" | ":yes" => true,
+            "no" | ":no" => false,
+            other => panic!("waiting for {tag} of {peer} in {}: {other}", node.node()),
+        }
+    }
+
     /// Every node's name, as the nodes call themselves.
     pub fn node_names(&self) -> BTreeSet<String> {
         self.nodes.iter().map(|n| n.node().to_string()).collect()

@@ -152,3 +152,54 @@ fn a_pod_resolves_the_bare_service_name_as_in_kubernetes() {
         std::fs::read(&conf).unwrap()
     );
 }
+
+#[test]
+fn pod_nodes_report_hidden_and_visible_connections_by_event() {
+    let mut c = PodCluster::builder(2).elixir(1).start();
+    // A hidden Erlang node in a pod of its own, like `beamlink join` will be.
+    let client = c.net.add_pod();
+    let pod = c.net.pod(client).clone();
+    let epmd = pod.start_epmd();
+    let mut hidden = pod
+        .erlang(&epmd)
+        .name("hidden")
+        .cookie(&c.cookie)
+        .hidden()
+        .start();
+    let (n0, n1, h) = (
+        c.nodes[0].node().to_string(),
+        c.nodes[1].node().to_string(),
+        hidden.node().to_string(),
+    );
+
+    for (i, n) in [(0, &n0), (1, &n1)] {
+        assert_eq!(hidden.eval(&format!("net_adm:ping('{n}').")), "pong");
+        assert!(
+            c.wait_nodeup(i, &h, Duration::from_secs(10)),
+            "pod {i} sees the hidden node"
+        );
+        assert_eq!(
+            c.connected_nodes(i, true),
+            BTreeSet::from([h.clone()]),
+            "pod {i}: hidden"
+        );
+        assert!(!c.connected_nodes(i, false).contains(&h), "pod {i}: not visible");
+    }
+
+    // The hidden node disconnects: each pod gets its nodedown event.
+    assert_eq!(hidden.eval(&format!("erlang:disconnect_node('{n0}').")), "true");
+    assert!(
+        c.wait_nodedown(0, &h, Duration::from_secs(10)),
+        "Erlang pod sees it go"
+    );
+    assert_eq!(hidden.eval(&format!("erlang:disconnect_node('{n1}').")), "true");
+    assert!(
+        c.wait_nodedown(1, &h, Duration::from_secs(10)),
+        "Elixir pod sees it go"
+    );
+    assert!(c.connected_nodes(1, true).is_empty());
+    assert!(
+        !c.wait_nodeup(0, &h, Duration::from_millis(300)),
+        "no reconnection by itself"
+    );
+}
