@@ -41,4 +41,6 @@ pub use metrics::{Counters, CountersSnapshot};
 pub use node_name::{erlang_ntoa, NodeName, NodeNameError, MAX_NODE_NAME_CHARS};
 pub use resolver::{parse_nameserver, AddressFamilies, LookupError, Resolver, ResolverBuilder};
 pub use strategy::{DiscoveryError, Strategy};
-pub use topology::{TopologyConfig, TopologyEvent, TopologyHandle, TopologyStatus, TopologyView};
+pub use topology::{
+    SourceOutcome, SourceStatus, TopologyConfig, TopologyEvent, TopologyHandle, TopologyStatus, TopologyView,
+};

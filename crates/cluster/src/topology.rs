@@ -146,6 +146,32 @@ pub struct TopologyStatus {
     /// Whether any source ever answered with nodes: until then the desired set is empty
     /// because nothing is known, not because the cluster is empty.
     pub answered: bool,
+    /// Each source, in the order given, with the answer in force.
+    pub sources: Vec<SourceStatus>,
+}
+
+/// One source as the loop sees it, for `/nodes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceStatus {
+    /// What the source asks, as [`Strategy::describe`] says it.
+    pub source: String,
+    /// The answer in force: the last one with nodes (empty until there is one).
+    pub nodes: Nodes,
+    /// How its last lookup went.
+    pub last: SourceOutcome,
+}
+
+/// How a source's last lookup went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceOutcome {
+    /// Not asked yet.
+    Pending,
+    /// Answered with nodes.
+    Answered,
+    /// Answered with no nodes (the previous answer stays in force).
+    Empty,
+    /// Failed (the previous answer stays in force); why.
+    Failed(String),
 }
 
 impl TopologyStatus {
@@ -294,14 +320,13 @@ pub fn spawn<M: Membership>(
     let state = Loop {
         membership,
         last_answers: vec![None; sources.len()],
+        outcomes: vec![SourceOutcome::Pending; sources.len()],
         sources,
         config,
         shared: shared.clone(),
         desired: Nodes::new(),
         peers: BTreeMap::new(),
         polls: 0,
-        failing: Vec::new(),
-        empty: Vec::new(),
         tx,
     };
     let task = tokio::spawn(state.run(rx, node_events, stop_rx));
@@ -333,11 +358,11 @@ struct Loop<M: Membership> {
     shared: Arc<Shared>,
     /// Each source's last non-empty successful answer.
     last_answers: Vec<Option<Nodes>>,
+    /// How each source's last lookup went.
+    outcomes: Vec<SourceOutcome>,
     desired: Nodes,
     peers: BTreeMap<NodeName, Peer>,
     polls: u64,
-    failing: Vec<(String, String)>,
-    empty: Vec<String>,
     tx: mpsc::UnboundedSender<Done>,
 }
 
@@ -430,22 +455,23 @@ impl<M: Membership> Loop<M> {
         let c = &self.shared.counters;
         Counters::add(&c.polls);
         self.polls += 1;
-        self.failing.clear();
-        self.empty.clear();
         for (i, r) in results.into_iter().enumerate() {
             let source = self.sources[i].describe();
             match r {
-                Ok(nodes) if !nodes.is_empty() => self.last_answers[i] = Some(nodes),
+                Ok(nodes) if !nodes.is_empty() => {
+                    self.last_answers[i] = Some(nodes);
+                    self.outcomes[i] = SourceOutcome::Answered;
+                }
                 Ok(_) => {
+                    self.outcomes[i] = SourceOutcome::Empty;
                     Counters::add(&c.empty_lookups);
                     tracing::warn!(%source, "the lookup found no nodes; keeping the current connections");
-                    self.empty.push(source.clone());
                     self.emit(TopologyEvent::LookupEmpty { source });
                 }
                 Err(e) => {
                     Counters::add(&c.lookup_failures);
                     tracing::warn!(%source, "lookup failed, keeping the current connections: {e}");
-                    self.failing.push((source.clone(), e.to_string()));
+                    self.outcomes[i] = SourceOutcome::Failed(e.to_string());
                     self.emit(TopologyEvent::LookupFailed {
                         source,
                         error: e.to_string(),
@@ -657,9 +683,34 @@ impl<M: Membership> Loop<M> {
         let status = TopologyStatus {
             peers,
             polls: self.polls,
-            failing_sources: self.failing.clone(),
-            empty_sources: self.empty.clone(),
+            failing_sources: self
+                .sources
+                .iter()
+                .zip(&self.outcomes)
+                .filter_map(|(s, o)| match o {
+                    SourceOutcome::Failed(e) => Some((s.describe(), e.clone())),
+                    _ => None,
+                })
+                .collect(),
+            empty_sources: self
+                .sources
+                .iter()
+                .zip(&self.outcomes)
+                .filter(|(_, o)| **o == SourceOutcome::Empty)
+                .map(|(s, _)| s.describe())
+                .collect(),
             answered: self.last_answers.iter().any(Option::is_some),
+            sources: self
+                .sources
+                .iter()
+                .zip(&self.last_answers)
+                .zip(&self.outcomes)
+                .map(|((s, nodes), last)| SourceStatus {
+                    source: s.describe(),
+                    nodes: nodes.clone().unwrap_or_default(),
+                    last: last.clone(),
+                })
+                .collect(),
         };
         match self.shared.status.lock() {
             Ok(mut s) => *s = status,

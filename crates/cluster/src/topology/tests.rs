@@ -435,6 +435,15 @@ async fn the_union_of_sources_is_desired_and_this_node_is_skipped() {
         h.status().desired(),
         BTreeSet::from([a.clone(), b.clone(), node("c")])
     );
+    let st = h.status();
+    assert!(matches!(&st.sources[0].last, SourceOutcome::Failed(e) if e.contains("timeout")));
+    assert_eq!(
+        st.sources[0].nodes,
+        BTreeSet::from([a.clone(), me.clone()]),
+        "last answer in force"
+    );
+    assert_eq!(st.sources[1].last, SourceOutcome::Answered);
+    assert_eq!(st.failing_sources.len(), 1);
     assert!(!m.calls().contains(&Call::Connect(me)));
     assert!(!m.calls().iter().any(|c| matches!(c, Call::Disconnect(_))));
 }
