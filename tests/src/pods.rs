@@ -191,6 +191,13 @@ pub struct PodEpmd {
     pub port: u16,
 }
 
+impl PodEpmd {
+    /// The epmd process id (of `ip netns exec`, which execs epmd in place).
+    pub fn os_pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for PodEpmd {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -483,6 +490,11 @@ impl Dns {
             set.remove(&(target.to_string(), port));
         }
         self.restart_if_running();
+    }
+
+    /// The dnsmasq process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     /// Whether dnsmasq runs.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use beamlink_cluster::strategy::{DnsStrategy, Strategy};
 use beamlink_cluster::{AddressFamilies, Resolver};
-use beamlink_e2e::pods::{Dns, PodCluster};
+use beamlink_e2e::pods::{Dns, PodCluster, PodNet};
 
 fn discover(dns: &Dns, service: &str, families: AddressFamilies) -> BTreeSet<String> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -202,4 +202,49 @@ fn pod_nodes_report_hidden_and_visible_connections_by_event() {
         !c.wait_nodeup(0, &h, Duration::from_millis(300)),
         "no reconnection by itself"
     );
+}
+
+#[test]
+fn everything_a_pod_net_creates_is_removed_even_when_the_test_panics() {
+    let created = std::sync::Mutex::new(None);
+    let result = std::panic::catch_unwind(|| {
+        let net = PodNet::new(2);
+        let dns = net.start_dns();
+        let epmd = net.pod(1).start_epmd();
+        let beam = net.pod(1).erlang(&epmd).name("app").start();
+        let namespaces: Vec<String> = net.pods().iter().map(|p| p.netns.clone()).collect();
+        let links: Vec<String> = net.pods().iter().map(|p| p.veth.clone()).collect();
+        let pids = vec![dns.pid().unwrap(), epmd.os_pid(), beam.os_pid()];
+        *created.lock().unwrap() = Some((namespaces, links, format!("blb{}", net.x), pids));
+        panic!("a failing test");
+    });
+    assert!(result.is_err());
+    let (namespaces, links, bridge, pids) = created.lock().unwrap().take().expect("the test ran");
+    let listed = String::from_utf8(
+        std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    for ns in &namespaces {
+        assert!(
+            !listed.split_whitespace().any(|w| w == ns),
+            "namespace {ns} left behind"
+        );
+    }
+    for link in links.iter().chain([&bridge]) {
+        let out = std::process::Command::new("ip")
+            .args(["link", "show", link])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "link {link} left behind");
+    }
+    for pid in pids {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} left running"
+        );
+    }
 }
