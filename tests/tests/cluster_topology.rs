@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use beamlink_cluster::strategy::{DnsStrategy, Source, Strategy};
-use beamlink_cluster::topology::{self, TopologyEvent};
+use beamlink_cluster::topology::{self, Topology, TopologyEvent};
 use beamlink_cluster::{ConnectError, Membership, NodeEvent, NodeName, Resolver, TopologyConfig};
 use beamlink_e2e::pods::{Dns, PodNet, POD_EPMD_PORT};
 use tokio::sync::broadcast;
@@ -227,27 +227,21 @@ async fn the_loop_follows_nodes_registering_at_pod_epmds_plus_a_static_node() {
 
     let m = Arc::new(Recorder::default());
     let hosts = net.pods().iter().map(|p| p.ipv4.to_string()).collect();
-    let unused = Arc::new(
-        Resolver::builder()
-            .resolv_conf_text("")
-            .nameserver(([127, 0, 0, 9], 53).into())
-            .build()
-            .unwrap(),
-    );
-    let sources = vec![
-        Source::Epmd {
-            hosts,
-            port: POD_EPMD_PORT,
-        }
-        .strategy(&unused),
-        Source::Nodes(vec![fixed.clone()]).strategy(&unused),
-    ];
     let config = TopologyConfig {
         interval: INTERVAL,
         lookup_timeout: Duration::from_secs(1),
         ..Default::default()
     };
-    let h = topology::spawn(m.clone(), sources, config);
+    // Through the library's one-call API; no DNS source, so no resolver is configured.
+    let h = Topology::builder()
+        .source(Source::Epmd {
+            hosts,
+            port: POD_EPMD_PORT,
+        })
+        .source(Source::Nodes(vec![fixed.clone()]))
+        .config(config)
+        .spawn(m.clone())
+        .expect("start the loop");
     let mut rx = h.subscribe();
     until(&mut rx, Duration::from_secs(10), |_| {
         h.status().connected().len() == 2

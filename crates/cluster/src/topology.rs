@@ -730,5 +730,8 @@ impl Peer {
     }
 }
 
+mod builder;
 #[cfg(test)]
 mod tests;
+
+pub use builder::{Topology, TopologyBuilder};

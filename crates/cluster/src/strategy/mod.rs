@@ -112,6 +112,9 @@ pub enum DiscoveryError {
     /// The `.hosts.erlang` file is empty.
     #[error("the hosts file {0} lists no hosts")]
     NoHosts(PathBuf),
+    /// The source cannot be asked at all (e.g. no resolver configuration).
+    #[error("{0}")]
+    Unavailable(String),
     /// The source took longer than the lookup timeout.
     #[error("{what} did not answer within {after_ms} ms")]
     Timeout {

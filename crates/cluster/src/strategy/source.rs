@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{
-    cluster_domain_from_env, kubernetes_srv_name, DnsStrategy, EpmdHosts, HostList, SrvStrategy, StaticNodes,
-    Strategy,
+    cluster_domain_from_env, kubernetes_srv_name, DiscoverFuture, DiscoveryError, DnsStrategy, EpmdHosts,
+    HostList, SrvStrategy, StaticNodes, Strategy,
 };
 use crate::resolver::{AddressFamilies, Resolver};
 use crate::NodeName;
@@ -73,18 +73,42 @@ impl Source {
         matches!(self, Source::Dns { .. } | Source::Srv { .. })
     }
 
-    /// The strategy that asks this source; DNS sources use `resolver`.
-    pub fn strategy(&self, resolver: &Arc<Resolver>) -> Arc<dyn Strategy> {
+    /// The strategy that asks this source. DNS sources use `resolver`; without one they
+    /// read `/etc/resolv.conf` now (and fail each lookup with the reason if they cannot).
+    pub fn strategy(&self, resolver: Option<&Arc<Resolver>>) -> Arc<dyn Strategy> {
+        let dns = || match resolver {
+            Some(r) => Ok(r.clone()),
+            None => Resolver::system(None).map(Arc::new),
+        };
         match self {
             Source::Dns {
                 name,
                 basename,
                 families,
-            } => Arc::new(DnsStrategy::kubernetes(resolver.clone(), name, basename).families(*families)),
-            Source::Srv { name, basename } => Arc::new(SrvStrategy::new(resolver.clone(), name, basename)),
+            } => match dns() {
+                Ok(r) => Arc::new(DnsStrategy::kubernetes(r, name, basename).families(*families)),
+                Err(e) => Arc::new(Unavailable(format!("dns {name}"), e.to_string())),
+            },
+            Source::Srv { name, basename } => match dns() {
+                Ok(r) => Arc::new(SrvStrategy::new(r, name, basename)),
+                Err(e) => Arc::new(Unavailable(format!("dns {name} SRV"), e.to_string())),
+            },
             Source::Epmd { hosts, port } => Arc::new(EpmdHosts::new(HostList::Hosts(hosts.clone()), *port)),
             Source::HostsFile { path, port } => Arc::new(EpmdHosts::new(HostList::File(path.clone()), *port)),
             Source::Nodes(nodes) => Arc::new(StaticNodes::new(nodes.iter().cloned())),
         }
+    }
+}
+
+/// A DNS source whose resolver could not be configured: every lookup fails with why.
+struct Unavailable(String, String);
+
+impl Strategy for Unavailable {
+    fn describe(&self) -> String {
+        self.0.clone()
+    }
+    fn discover(&self) -> DiscoverFuture<'_> {
+        let e = DiscoveryError::Unavailable(self.1.clone());
+        Box::pin(std::future::ready(Err(e)))
     }
 }
