@@ -10,7 +10,8 @@
 //!   disconnect, connection events), with backoff, events and [`Counters`].
 //!
 //! The loop knows nothing of the node's internals: anything that implements
-//! [`Membership`] can be kept in a cluster.
+//! [`Membership`] can be kept in a cluster. [`topology::Topology::builder`] starts it from
+//! [`strategy::Source`]s in one call; [`topology::spawn`] from ready strategies:
 //!
 //! ```no_run
 //! # async fn demo<M: beamlink_cluster::Membership>(node: std::sync::Arc<M>) -> Result<(), Box<dyn std::error::Error>> {
