@@ -30,6 +30,15 @@
 //! dns.stop();      // DNS outage
 //! dns.start();
 //! ```
+//!
+//! For `beamlink join` tests, [`PodCluster`] starts the pods with their `app@IP` nodes and
+//! DNS records in one call. Add a client pod with `c.net.add_pod()` and run the binary in it
+//! with `pod.command(path)`: `--dns app-headless` after `PodCluster::builder(n).search(..)`
+//! (a Kubernetes-like resolv.conf in every pod), or `--resolver 10.245.X.1:53`. Then check
+//! each node with `c.wait_nodeup(i, "beamlink@IP", timeout)` (an event inside the node),
+//! `c.connected_nodes(i, true)` (hidden) and `c.connected_nodes(i, false)` (visible), and
+//! make changes with `c.unpublish(i)`, `c.add_pod(elixir)`, `c.dns.stop()`/`start()`,
+//! `c.nodes[i].freeze()`/`thaw()` and `c.net.cut(i)`/`restore(i)`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
