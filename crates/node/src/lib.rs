@@ -1,1 +1,36 @@
-//! See the crate description; filled in by its issue.
+//! beamlink: a hidden Erlang node in Rust.
+//!
+//! A [`Node`] joins an Erlang/Elixir cluster. Its processes are [`Mailbox`]es: each has a
+//! pid, can be registered under a name, sends and receives Erlang terms, links to and
+//! monitors other processes (local or remote) with Erlang's exact semantics.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), beamlink::Error> {
+//! let node = beamlink::Node::builder("rust@127.0.0.1").cookie("secret").start().await?;
+//! let mut mb = node.mailbox_named("echo")?;
+//! let msg = mb.recv().await;
+//! # Ok(()) }
+//! ```
+
+mod builder;
+mod connections;
+mod cookie;
+mod error;
+pub mod link;
+mod mailbox;
+pub mod monitor;
+mod name;
+mod node;
+mod outgoing;
+mod process;
+mod registry;
+pub mod signal;
+
+pub use beamlink_term::{Atom, Pid, Reference, Term};
+pub use builder::{Config, EpmdMode, NodeBuilder};
+pub use cookie::{Cookie, CookieError};
+pub use error::{Error, RecvError};
+pub use mailbox::Mailbox;
+pub use name::{NameError, NodeName};
+pub use node::{Dest, Node};
+pub use outgoing::Outgoing;
