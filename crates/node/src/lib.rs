@@ -13,24 +13,32 @@
 //! ```
 
 mod builder;
+mod call;
 mod connections;
 mod cookie;
 mod error;
+pub mod gen_server;
 pub mod link;
 mod mailbox;
 pub mod monitor;
 mod name;
+mod net_kernel;
 mod node;
 mod outgoing;
 mod process;
 mod registry;
+mod rex;
+mod rpc;
 pub mod signal;
 
 pub use beamlink_term::{Atom, Pid, Reference, Term};
 pub use builder::{Config, EpmdMode, NodeBuilder};
+pub use call::CallError;
 pub use cookie::{Cookie, CookieError};
 pub use error::{Error, RecvError};
 pub use mailbox::Mailbox;
 pub use name::{NameError, NodeName};
 pub use node::{Dest, Node};
 pub use outgoing::Outgoing;
+pub use rex::{Outcome, RpcFunction};
+pub use rpc::{EvalError, Ping, RpcError};

@@ -49,6 +49,10 @@ impl Mailbox {
         &self.process.pid
     }
 
+    pub(crate) fn process(&self) -> &Arc<Process> {
+        &self.process
+    }
+
     /// The node the process runs on.
     pub fn node(&self) -> &Node {
         &self.node

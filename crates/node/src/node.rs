@@ -90,6 +90,7 @@ pub(crate) struct NodeInner {
     pub processes: ProcessTable,
     pub registry: Registry,
     pub connections: Connections,
+    pub rpc: crate::rex::RpcFunctions,
     refs: AtomicU64,
     ref_salt: u32,
 }
@@ -129,9 +130,23 @@ impl Node {
                 processes: ProcessTable::new(),
                 registry: Registry::default(),
                 connections: Connections::new(),
+                rpc: Default::default(),
                 refs: AtomicU64::new(1),
                 ref_salt: rand::random(),
             }),
+        }
+    }
+
+    /// Starts `net_kernel` and `rex` when a tokio runtime is running.
+    pub(crate) fn start_system_processes(&self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        if let Ok(mb) = self.mailbox_named("net_kernel") {
+            tokio::spawn(crate::net_kernel::serve(self.clone(), mb));
+        }
+        if let Ok(mb) = self.mailbox_named("rex") {
+            tokio::spawn(crate::rex::serve(self.clone(), mb));
         }
     }
 
@@ -139,23 +154,17 @@ impl Node {
     /// tests and for using mailboxes, links and monitors inside one program.
     pub fn local(name: &str) -> Result<Node, Error> {
         let n = crate::name::NodeName::parse(name)?;
-        Ok(Node::assemble(
-            Atom::new(&n.to_string()),
-            creation_number(),
-            None,
-            None,
-        ))
+        let node = Node::assemble(Atom::new(&n.to_string()), creation_number(), None, None);
+        node.start_system_processes();
+        Ok(node)
     }
 
     /// Starts a node from a checked configuration; see [`crate::NodeBuilder::start`].
     pub(crate) async fn start(config: Config, cookie: Cookie) -> Result<Node, Error> {
         let name = Atom::new(&config.name.to_string());
-        Ok(Node::assemble(
-            name,
-            creation_number(),
-            Some(config),
-            Some(cookie),
-        ))
+        let node = Node::assemble(name, creation_number(), Some(config), Some(cookie));
+        node.start_system_processes();
+        Ok(node)
     }
 
     /// The node's name, `name@host`.
@@ -345,6 +354,13 @@ impl Node {
         process.state().aliases.insert(alias.clone());
         self.inner.registry.add_alias(&alias, &process.pid);
         alias
+    }
+
+    /// Makes an existing reference (a monitor's) an alias of `process`, as
+    /// `monitor(process, P, [{alias, ..}])` does.
+    pub(crate) fn alias_existing(&self, process: &Arc<Process>, alias: &Reference) {
+        process.state().aliases.insert(alias.clone());
+        self.inner.registry.add_alias(alias, &process.pid);
     }
 
     pub(crate) fn remove_alias(&self, process: &Arc<Process>, alias: &Reference) -> bool {

@@ -250,12 +250,13 @@ async fn aliases_reach_the_process_until_unaliased() {
 #[tokio::test]
 async fn names_are_unique_and_released() {
     let n = node();
+    let before = n.process_count();
     let a = n.mailbox_named("one").unwrap();
     assert!(matches!(n.mailbox_named("one"), Err(Error::NameTaken(_))));
     a.unregister();
     let b = n.mailbox_named("one").unwrap();
     assert_eq!(n.whereis("one").as_ref(), Some(b.pid()));
-    assert_eq!(n.process_count(), 2);
+    assert_eq!(n.process_count(), before + 2);
 }
 
 #[tokio::test]
@@ -283,4 +284,94 @@ async fn remote_link_and_monitor_without_connection_fire_noconnection() {
             Term::atom("noconnection")
         ])
     );
+}
+
+#[tokio::test]
+async fn call_a_local_gen_server_mailbox_and_get_typed_errors() {
+    use beamlink::gen_server::GenMessage;
+    use beamlink::CallError;
+    let n = node();
+    let mut server = n.mailbox_named("srv").unwrap();
+    let task = tokio::spawn(async move {
+        // Serve two calls, then end with a reason while a third call waits.
+        for _ in 0..2 {
+            let GenMessage::Call(c) = GenMessage::parse(server.recv().await.unwrap()) else {
+                panic!()
+            };
+            let reply = Term::tuple(vec![Term::atom("echo"), c.request.clone()]);
+            c.reply(&server, reply).unwrap();
+        }
+        let _third = server.recv().await.unwrap();
+        server.close(Term::atom("stopped"));
+    });
+    let r = n.call("srv", Term::Int(1), Duration::from_secs(5)).await.unwrap();
+    assert_eq!(r, Term::tuple(vec![Term::atom("echo"), Term::Int(1)]));
+    let r = n
+        .call(("srv", "local@127.0.0.1"), Term::Int(2), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(r, Term::tuple(vec![Term::atom("echo"), Term::Int(2)]));
+    let e = n
+        .call("srv", Term::Int(3), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(e, CallError::Exit(Term::atom("stopped")));
+    task.await.unwrap();
+    assert!(matches!(
+        n.call("srv", Term::Int(4), Duration::from_secs(5)).await,
+        Err(CallError::NoProc(_))
+    ));
+    let processes = n.process_count();
+    let _idle = n.mailbox_named("idle").unwrap();
+    assert_eq!(n.call("idle", Term::Int(5), SHORT).await, Err(CallError::Timeout));
+    assert_eq!(
+        n.process_count(),
+        processes + 1,
+        "the call's process is gone after the timeout"
+    );
+}
+
+#[tokio::test]
+async fn rex_runs_registered_functions_and_reports_undef_as_the_beam_does() {
+    use beamlink::{Ping, RpcError};
+    let n = node();
+    n.register_rpc("math", "add", |args| match args.as_slice() {
+        [Term::Int(a), Term::Int(b)] => Ok(Term::Int(a + b)),
+        _ => Err(Term::atom("badarg")),
+    });
+    let me = "local@127.0.0.1";
+    let t = Duration::from_secs(5);
+    assert_eq!(
+        n.rpc(me, "math", "add", vec![Term::Int(2), Term::Int(3)], t)
+            .await,
+        Ok(Term::Int(5))
+    );
+    let undef = n
+        .rpc(me, "math", "nope", vec![Term::Int(1)], t)
+        .await
+        .unwrap_err();
+    let frame = Term::tuple(vec![
+        Term::atom("math"),
+        Term::atom("nope"),
+        Term::list(vec![Term::Int(1)]),
+        Term::nil(),
+    ]);
+    assert_eq!(
+        undef,
+        RpcError::Exit(Term::tuple(vec![Term::atom("undef"), Term::list(vec![frame])]))
+    );
+    let bad = n
+        .rpc(me, "math", "add", vec![Term::atom("x")], t)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(bad, RpcError::Exit(ref x) if x.as_tuple().unwrap()[0].is_atom("badarg")),
+        "{bad:?}"
+    );
+    assert_eq!(n.ping(me).await, Ping::Pong);
+    assert_eq!(n.ping("nobody@127.0.0.1").await, Ping::Pang);
+    assert!(matches!(
+        n.rpc("nobody@127.0.0.1", "m", "f", vec![], t).await,
+        Err(RpcError::NodeDown(_))
+    ));
 }
