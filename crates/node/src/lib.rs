@@ -18,6 +18,7 @@ mod connections;
 mod cookie;
 mod error;
 pub mod gen_server;
+mod inbound;
 pub mod link;
 mod mailbox;
 pub mod monitor;

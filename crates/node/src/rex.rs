@@ -96,6 +96,31 @@ impl RpcFunctions {
     }
 }
 
+/// The body of a process a peer spawned (`SPAWN_REQUEST`), returning its exit reason.
+///
+/// `erpc:execute_call(Ref, M, F, Args)` runs the registered `M:F` and ends with
+/// `{Ref, return, Value}` or `{Ref, error, Reason, Stack}`, the protocol `erpc:call`
+/// reads from the monitor's `'DOWN'`. A registered function spawned directly ends
+/// `normal`, or `{Reason, Stack}` when it fails; anything else ends with
+/// `{undef, [{M, F, Args, []}]}`.
+pub(crate) fn spawned_body(node: &Node, module: &Atom, function: &Atom, args: Vec<Term>) -> Term {
+    if module.as_str() == "erpc" && function.as_str() == "execute_call" && args.len() == 4 {
+        let (r, m, f, a) = (&args[0], &args[1], &args[2], &args[3]);
+        if let (Some(m), Some(f), Some(a)) = (m.as_atom(), f.as_atom(), a.as_list()) {
+            return match node.invoke_rpc(m, f, a.to_vec()) {
+                Outcome::Return(v) => Term::tuple(vec![r.clone(), Term::atom("return"), v]),
+                Outcome::Error { reason, stack } => {
+                    Term::tuple(vec![r.clone(), Term::atom("error"), reason, stack])
+                }
+            };
+        }
+    }
+    match node.invoke_rpc(module, function, args) {
+        Outcome::Return(_) => Term::atom("normal"),
+        Outcome::Error { reason, stack } => Term::tuple(vec![reason, stack]),
+    }
+}
+
 /// `{call, M, F, Args, GroupLeader}` or `{cast, ...}` -> (M, F, Args).
 fn parse_mfa(req: &Term, kind: &str) -> Option<(Atom, Atom, Vec<Term>)> {
     let [k, m, f, a, _gl] = req.as_tuple_n::<5>()?;
