@@ -20,6 +20,7 @@ mod error;
 pub mod gen_server;
 mod inbound;
 pub mod link;
+mod listener;
 mod mailbox;
 pub mod monitor;
 mod name;
@@ -33,6 +34,7 @@ mod rpc;
 pub mod signal;
 
 pub use beamlink_term::{Atom, Pid, Reference, Term};
+pub use connections::NodeEvent;
 pub use builder::{Config, EpmdMode, NodeBuilder};
 pub use call::CallError;
 pub use cookie::{Cookie, CookieError};

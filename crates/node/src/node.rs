@@ -91,6 +91,11 @@ pub(crate) struct NodeInner {
     pub registry: Registry,
     pub connections: Connections,
     pub rpc: crate::rex::RpcFunctions,
+    /// The EPMD registration and embedded EPMD, kept alive with the node.
+    #[allow(clippy::type_complexity)]
+    reach: std::sync::Mutex<Option<(Option<beamlink_epmd::Registration>, Option<beamlink_epmd::EmbeddedEpmd>)>>,
+    acceptor: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    port: AtomicU64,
     refs: AtomicU64,
     ref_salt: u32,
 }
@@ -131,6 +136,9 @@ impl Node {
                 registry: Registry::default(),
                 connections: Connections::new(),
                 rpc: Default::default(),
+                reach: std::sync::Mutex::new(None),
+                acceptor: std::sync::Mutex::new(None),
+                port: AtomicU64::new(0),
                 refs: AtomicU64::new(1),
                 ref_salt: rand::random(),
             }),
@@ -161,10 +169,58 @@ impl Node {
 
     /// Starts a node from a checked configuration; see [`crate::NodeBuilder::start`].
     pub(crate) async fn start(config: Config, cookie: Cookie) -> Result<Node, Error> {
-        let name = Atom::new(&config.name.to_string());
-        let node = Node::assemble(name, creation_number(), Some(config), Some(cookie));
+        if let crate::name::NodeName::Dynamic { .. } = config.name {
+            return Err(Error::Other(
+                "dynamic node names are not supported by the node yet: give a name@host".into(),
+            ));
+        }
+        let name_text = config.name.to_string();
+        let reach = crate::listener::make_reachable(&config).await?;
+        let creation = reach.creation.unwrap_or_else(creation_number);
+        let handshake = beamlink_dist::HandshakeConfig::new(
+            name_text.clone(),
+            beamlink_dist::Cookie::new(cookie.expose()),
+        )
+        .creation(creation)
+        .flags(crate::connections::node_flags())
+        .visible(!config.hidden)
+        .setup_time(config.setup_timeout);
+        let connection = beamlink_dist::ConnectionConfig {
+            net_ticktime: config.net_ticktime,
+            ..beamlink_dist::ConnectionConfig::default()
+        };
+        let node = Node::assemble(Atom::new(&name_text), creation, Some(config), Some(cookie));
+        let conns = &node.inner.connections;
+        conns.set_our_name(&name_text);
+        let _ = conns.setup.set(crate::connections::DistSetup { handshake, connection, lookup: reach.lookup });
+        *node.inner.reach.lock().unwrap_or_else(|e| e.into_inner()) = Some((reach.registration, reach.embedded));
+        node.inner.port.store(reach.port as u64, Ordering::Relaxed);
+        let accept = tokio::spawn(crate::connections::accept_loop(node.downgrade(), reach.listener));
+        *node.inner.acceptor.lock().unwrap_or_else(|e| e.into_inner()) = Some(accept);
         node.start_system_processes();
         Ok(node)
+    }
+
+    /// The port the node listens on for distribution (0 for a local node).
+    pub fn port(&self) -> u16 {
+        self.inner.port.load(Ordering::Relaxed) as u16
+    }
+
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<NodeInner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    /// Stops the node: closes every connection (peers see it go down), stops
+    /// listening, and unregisters from EPMD. Processes stay, without distribution.
+    pub async fn stop(&self) {
+        if let Some(a) = self.inner.acceptor.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            a.abort();
+        }
+        let _ = self.inner.reach.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (visible, hidden) = self.inner.connections.connected();
+        for peer in visible.into_iter().chain(hidden) {
+            self.inner.connections.disconnect(&peer).await;
+        }
     }
 
     /// The node's name, `name@host`.
