@@ -15,8 +15,8 @@ use crate::error::Error;
 use crate::node::Node;
 use crate::outgoing::Outgoing;
 use beamlink_dist::{
-    AcceptDecision, AcceptRequest, Arbiter, BoxFuture, Connection, ConnectionConfig, ConnectionEvent,
-    ConnectionHandle, DistFlags, Established, HandshakeConfig,
+    handshake::BoxFuture, AcceptDecision, AcceptRequest, Arbiter, Connection, ConnectionConfig,
+    ConnectionEvent, ConnectionHandle, DistFlags, Established, HandshakeConfig,
 };
 use beamlink_epmd::PortLookup;
 use beamlink_term::Atom;
@@ -106,7 +106,12 @@ impl Connections {
 
     fn new_entry(&self, state: State) -> Entry {
         let (tx, rx) = mpsc::unbounded_channel();
-        Entry { id: self.next_id.fetch_add(1, Ordering::Relaxed), state, tx, rx: Some(rx) }
+        Entry {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            state,
+            tx,
+            rx: Some(rx),
+        }
     }
 
     /// Queues `signal` for `peer`, starting a connection when there is none and
@@ -126,13 +131,20 @@ impl Connections {
     fn enqueue(&self, node: &Node, peer: &Atom, item: Queued, connect: bool) -> Result<(), Error> {
         let mut t = self.lock();
         if let Some(e) = t.get(peer) {
-            return e.tx.send(item).map_err(|_| Error::NotConnected { node: peer.to_string() });
+            return e.tx.send(item).map_err(|_| Error::NotConnected {
+                node: peer.to_string(),
+            });
         }
         if !connect {
-            return Err(Error::NotConnected { node: peer.to_string() });
+            return Err(Error::NotConnected {
+                node: peer.to_string(),
+            });
         }
         if self.setup.get().is_none() || tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::Connect { node: peer.to_string(), reason: "this node does not do distribution".into() });
+            return Err(Error::Connect {
+                node: peer.to_string(),
+                reason: "this node does not do distribution".into(),
+            });
         }
         let entry = self.new_entry(State::Connecting);
         let id = entry.id;
@@ -154,7 +166,10 @@ impl Connections {
             return Ok(());
         }
         if self.setup.get().is_none() {
-            return Err(Error::Connect { node: peer.to_string(), reason: "this node does not do distribution".into() });
+            return Err(Error::Connect {
+                node: peer.to_string(),
+                reason: "this node does not do distribution".into(),
+            });
         }
         let entry = self.new_entry(State::Connecting);
         let id = entry.id;
@@ -166,12 +181,13 @@ impl Connections {
 
     /// `true` when the connection to `peer` is up.
     pub fn is_up(&self, peer: &Atom) -> bool {
-        matches!(self.lock().get(peer), Some(Entry { state: State::Up { .. }, .. }))
-    }
-
-    /// `true` when an entry (up or being set up) exists for `peer`.
-    pub fn exists(&self, peer: &Atom) -> bool {
-        self.lock().contains_key(peer)
+        matches!(
+            self.lock().get(peer),
+            Some(Entry {
+                state: State::Up { .. },
+                ..
+            })
+        )
     }
 
     /// The peers with a connection up: `(visible, hidden)`.
@@ -198,7 +214,10 @@ impl Connections {
     /// existed.
     pub async fn disconnect(&self, peer: &Atom) -> bool {
         let handle = match self.lock().get(peer) {
-            Some(Entry { state: State::Up { handle, .. }, .. }) => handle.clone(),
+            Some(Entry {
+                state: State::Up { handle, .. },
+                ..
+            }) => handle.clone(),
             _ => return false,
         };
         handle.close().await;
@@ -219,7 +238,12 @@ impl Connections {
 
     /// Claims the queue of `peer`'s entry for an established connection of attempt `id`
     /// (an accepted connection takes over the entry whatever its id).
-    fn claim(&self, peer: &Atom, id: Option<u64>, est: &Established) -> Option<(u64, mpsc::UnboundedReceiver<Queued>)> {
+    fn claim(
+        &self,
+        peer: &Atom,
+        id: Option<u64>,
+        est: &Established,
+    ) -> Option<(u64, mpsc::UnboundedReceiver<Queued>)> {
         let mut t = self.lock();
         let entry = match t.get_mut(peer) {
             Some(e) if id.is_none_or(|id| id == e.id) => e,
@@ -230,7 +254,10 @@ impl Connections {
             }
         };
         let rx = entry.rx.take()?;
-        entry.state = State::Up { hidden: est.peer.hidden, handle: est.handle.clone() };
+        entry.state = State::Up {
+            hidden: est.peer.hidden,
+            handle: est.handle.clone(),
+        };
         Some((entry.id, rx))
     }
 
@@ -279,7 +306,10 @@ impl Arbiter for Connections {
             loop {
                 let notified = self.removed.notified();
                 let handle = match self.lock().get(&peer) {
-                    Some(Entry { state: State::Up { handle, .. }, .. }) => handle.clone(),
+                    Some(Entry {
+                        state: State::Up { handle, .. },
+                        ..
+                    }) => handle.clone(),
                     _ => return,
                 };
                 handle.close().await;
@@ -325,7 +355,10 @@ async fn connect_task(node: Node, peer: Atom, id: u64) {
 }
 
 /// Accepts distribution connections until the listener fails.
-pub(crate) async fn accept_loop(node: std::sync::Weak<crate::node::NodeInner>, listener: tokio::net::TcpListener) {
+pub(crate) async fn accept_loop(
+    node: std::sync::Weak<crate::node::NodeInner>,
+    listener: tokio::net::TcpListener,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -340,7 +373,10 @@ pub(crate) async fn accept_loop(node: std::sync::Weak<crate::node::NodeInner>, l
         tokio::spawn(async move {
             let conns = &node.inner.connections;
             let Some(setup) = conns.setup.get() else { return };
-            let arbiter = AcceptArbiter { conns, accepted: Mutex::new(None) };
+            let arbiter = AcceptArbiter {
+                conns,
+                accepted: Mutex::new(None),
+            };
             let result = Connection::accept(stream, &setup.handshake, &setup.connection, &arbiter).await;
             let accepted = arbiter.accepted.lock().unwrap_or_else(|e| e.into_inner()).take();
             match result {
@@ -387,7 +423,14 @@ impl Connections {
     /// took it over; signals queued for the peer meanwhile fire `noconnection`.
     fn accept_failed(&self, node: &Node, peer: &Atom) {
         let mut t = self.lock();
-        let stale = matches!(t.get(peer), Some(Entry { state: State::Accepting, rx: Some(_), .. }));
+        let stale = matches!(
+            t.get(peer),
+            Some(Entry {
+                state: State::Accepting,
+                rx: Some(_),
+                ..
+            })
+        );
         if stale {
             t.remove(peer);
         }
@@ -407,7 +450,10 @@ async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Established) {
         est.handle.close().await;
         return;
     };
-    conns.publish(NodeEvent::Up { node: peer.clone(), hidden: est.peer.hidden });
+    conns.publish(NodeEvent::Up {
+        node: peer.clone(),
+        hidden: est.peer.hidden,
+    });
     let exit_payload = est.peer.flags.contains(DistFlags::EXIT_PAYLOAD);
     let handle = est.handle.clone();
     let reason = loop {
@@ -461,11 +507,17 @@ impl Node {
             match events.recv().await {
                 Ok(NodeEvent::Up { node, .. }) if node == atom => return Ok(()),
                 Ok(NodeEvent::Down { node, reason }) if node == atom => {
-                    return Err(Error::Connect { node: peer.to_string(), reason })
+                    return Err(Error::Connect {
+                        node: peer.to_string(),
+                        reason,
+                    })
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => {
-                    return Err(Error::Connect { node: peer.to_string(), reason: "node stopped".into() })
+                    return Err(Error::Connect {
+                        node: peer.to_string(),
+                        reason: "node stopped".into(),
+                    })
                 }
             }
         }

@@ -34,9 +34,9 @@ mod rpc;
 pub mod signal;
 
 pub use beamlink_term::{Atom, Pid, Reference, Term};
-pub use connections::NodeEvent;
 pub use builder::{Config, EpmdMode, NodeBuilder};
 pub use call::CallError;
+pub use connections::NodeEvent;
 pub use cookie::{Cookie, CookieError};
 pub use error::{Error, RecvError};
 pub use mailbox::Mailbox;

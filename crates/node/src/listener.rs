@@ -2,7 +2,9 @@
 
 use crate::builder::{Config, EpmdMode};
 use crate::error::Error;
-use beamlink_epmd::{EmbeddedEpmd, EpmdClient, EpmdServer, NodeEntry, NodeType, PortLookup, Registration, ServerConfig};
+use beamlink_epmd::{
+    EmbeddedEpmd, EpmdClient, EpmdServer, NodeEntry, NodeType, PortLookup, Registration, ServerConfig,
+};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
@@ -32,9 +34,15 @@ async fn bind(config: &Config) -> Result<TcpListener, Error> {
         }
     }
     let (addr, source) = last.unwrap_or_else(|| {
-        (SocketAddr::new(config.listen_addr, 0), std::io::Error::other("empty port range"))
+        (
+            SocketAddr::new(config.listen_addr, 0),
+            std::io::Error::other("empty port range"),
+        )
     });
-    Err(Error::Listen { addr: addr.to_string(), source })
+    Err(Error::Listen {
+        addr: addr.to_string(),
+        source,
+    })
 }
 
 /// Listens and registers with EPMD as configured.
@@ -42,9 +50,16 @@ pub(crate) async fn make_reachable(config: &Config) -> Result<Reachability, Erro
     let listener = bind(config).await?;
     let port = listener
         .local_addr()
-        .map_err(|source| Error::Listen { addr: config.listen_addr.to_string(), source })?
+        .map_err(|source| Error::Listen {
+            addr: config.listen_addr.to_string(),
+            source,
+        })?
         .port();
-    let node_type = if config.hidden { NodeType::Hidden } else { NodeType::Normal };
+    let node_type = if config.hidden {
+        NodeType::Hidden
+    } else {
+        NodeType::Normal
+    };
     let mut entry = NodeEntry::new(config.name.alive_name(), port);
     entry.node_type = node_type;
     let (epmd_port, embedded) = match config.epmd {

@@ -93,7 +93,12 @@ pub(crate) struct NodeInner {
     pub rpc: crate::rex::RpcFunctions,
     /// The EPMD registration and embedded EPMD, kept alive with the node.
     #[allow(clippy::type_complexity)]
-    reach: std::sync::Mutex<Option<(Option<beamlink_epmd::Registration>, Option<beamlink_epmd::EmbeddedEpmd>)>>,
+    reach: std::sync::Mutex<
+        Option<(
+            Option<beamlink_epmd::Registration>,
+            Option<beamlink_epmd::EmbeddedEpmd>,
+        )>,
+    >,
     acceptor: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     port: AtomicU64,
     refs: AtomicU64,
@@ -192,8 +197,13 @@ impl Node {
         let node = Node::assemble(Atom::new(&name_text), creation, Some(config), Some(cookie));
         let conns = &node.inner.connections;
         conns.set_our_name(&name_text);
-        let _ = conns.setup.set(crate::connections::DistSetup { handshake, connection, lookup: reach.lookup });
-        *node.inner.reach.lock().unwrap_or_else(|e| e.into_inner()) = Some((reach.registration, reach.embedded));
+        let _ = conns.setup.set(crate::connections::DistSetup {
+            handshake,
+            connection,
+            lookup: reach.lookup,
+        });
+        *node.inner.reach.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((reach.registration, reach.embedded));
         node.inner.port.store(reach.port as u64, Ordering::Relaxed);
         let accept = tokio::spawn(crate::connections::accept_loop(node.downgrade(), reach.listener));
         *node.inner.acceptor.lock().unwrap_or_else(|e| e.into_inner()) = Some(accept);
@@ -213,7 +223,13 @@ impl Node {
     /// Stops the node: closes every connection (peers see it go down), stops
     /// listening, and unregisters from EPMD. Processes stay, without distribution.
     pub async fn stop(&self) {
-        if let Some(a) = self.inner.acceptor.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(a) = self
+            .inner
+            .acceptor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             a.abort();
         }
         let _ = self.inner.reach.lock().unwrap_or_else(|e| e.into_inner()).take();
