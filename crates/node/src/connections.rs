@@ -76,6 +76,9 @@ pub(crate) struct DistSetup {
     pub handshake: HandshakeConfig,
     pub connection: ConnectionConfig,
     pub lookup: PortLookup,
+    /// The runtime the node started on: connections start there even when a send
+    /// comes from another thread.
+    pub runtime: tokio::runtime::Handle,
 }
 
 /// The connections of one node.
@@ -140,18 +143,18 @@ impl Connections {
                 node: peer.to_string(),
             });
         }
-        if self.setup.get().is_none() || tokio::runtime::Handle::try_current().is_err() {
+        let Some(setup) = self.setup.get() else {
             return Err(Error::Connect {
                 node: peer.to_string(),
                 reason: "this node does not do distribution".into(),
             });
-        }
+        };
         let entry = self.new_entry(State::Connecting);
         let id = entry.id;
         let _ = entry.tx.send(item);
         t.insert(peer.clone(), entry);
         drop(t);
-        tokio::spawn(connect_task(node.clone(), peer.clone(), id));
+        setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
         Ok(())
     }
 
@@ -165,17 +168,17 @@ impl Connections {
         if t.contains_key(peer) {
             return Ok(());
         }
-        if self.setup.get().is_none() {
+        let Some(setup) = self.setup.get() else {
             return Err(Error::Connect {
                 node: peer.to_string(),
                 reason: "this node does not do distribution".into(),
             });
-        }
+        };
         let entry = self.new_entry(State::Connecting);
         let id = entry.id;
         t.insert(peer.clone(), entry);
         drop(t);
-        tokio::spawn(connect_task(node.clone(), peer.clone(), id));
+        setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
         Ok(())
     }
 

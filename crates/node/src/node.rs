@@ -201,6 +201,7 @@ impl Node {
             handshake,
             connection,
             lookup: reach.lookup,
+            runtime: tokio::runtime::Handle::current(),
         });
         *node.inner.reach.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((reach.registration, reach.embedded));

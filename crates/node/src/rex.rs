@@ -115,6 +115,15 @@ pub(crate) fn spawned_body(node: &Node, module: &Atom, function: &Atom, args: Ve
             };
         }
     }
+    if module.as_str() == "erpc" && function.as_str() == "execute_cast" && args.len() == 3 {
+        // erpc:cast/4 (and rpc:cast/4 on OTP 23+): run it, nobody waits for a result.
+        if let (Some(m), Some(f), Some(a)) = (args[0].as_atom(), args[1].as_atom(), args[2].as_list()) {
+            return match node.invoke_rpc(m, f, a.to_vec()) {
+                Outcome::Return(_) => Term::atom("normal"),
+                Outcome::Error { reason, stack } => Term::tuple(vec![reason, stack]),
+            };
+        }
+    }
     match node.invoke_rpc(module, function, args) {
         Outcome::Return(_) => Term::atom("normal"),
         Outcome::Error { reason, stack } => Term::tuple(vec![reason, stack]),
