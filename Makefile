@@ -34,6 +34,7 @@ demo: deps
 
 bench: deps
 	$(CARGO) bench -p beamlink-term --bench codec
+	PATH="$$PATH:/usr/lib/erlang/bin" $(CARGO) bench -p beamlink-e2e --bench node
 
 fuzz:
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
