@@ -12,6 +12,15 @@ use crate::signal::ExitKind;
 use beamlink_dist::{ControlMessage as C, Message, PidOrName};
 use beamlink_term::{Atom, Pid, Reference, Term};
 
+/// The fields of a `SPAWN_REQUEST` the node uses.
+struct SpawnRequest {
+    req_id: Reference,
+    from: Pid,
+    module: Atom,
+    function: Atom,
+    options: Vec<Term>,
+}
+
 impl Node {
     /// Carries out one message received from `peer`.
     pub(crate) fn handle_incoming(&self, peer: &Atom, msg: Message) {
@@ -94,7 +103,17 @@ impl Node {
                 function,
                 options,
                 ..
-            } => self.remote_spawn(peer, req_id, from, module, function, payload, &options),
+            } => self.remote_spawn(
+                peer,
+                SpawnRequest {
+                    req_id,
+                    from,
+                    module,
+                    function,
+                    options,
+                },
+                payload,
+            ),
             C::AltactSigSend { flags, from, to, .. } => {
                 use beamlink_dist::control::altact_flags as F;
                 use beamlink_dist::Recipient as R;
@@ -179,17 +198,15 @@ impl Node {
     /// `{Ref, return, Value}` or `{Ref, error, Reason, Stack}`. Spawning a registered
     /// function directly runs it and ends `normal` (or with the error reason); anything
     /// else ends at once with `undef`, as the BEAM's process would.
-    fn remote_spawn(
-        &self,
-        peer: &Atom,
-        req_id: Reference,
-        from: Pid,
-        module: Atom,
-        function: Atom,
-        args: Term,
-        options: &[Term],
-    ) {
+    fn remote_spawn(&self, peer: &Atom, req: SpawnRequest, args: Term) {
         use beamlink_dist::control::spawn_reply_flags;
+        let SpawnRequest {
+            req_id,
+            from,
+            module,
+            function,
+            options,
+        } = req;
         let has = |name: &str| {
             options
                 .iter()

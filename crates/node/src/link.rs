@@ -36,10 +36,10 @@ impl LinkTable {
     /// We link to `other`. Returns `true` when a `LINK` signal must be sent (there was no
     /// active link); an outstanding unlink is abandoned and the link is active again.
     pub fn link(&mut self, other: &Pid) -> bool {
-        match self.links.insert(other.clone(), LinkState::Active) {
-            Some(LinkState::Active) => false,
-            _ => true,
-        }
+        !matches!(
+            self.links.insert(other.clone(), LinkState::Active),
+            Some(LinkState::Active)
+        )
     }
 
     /// A `LINK` signal arrived from `other`. Creates an active link unless link

@@ -59,6 +59,11 @@ pub struct MonitorTable {
     watchers: HashMap<Reference, Watcher>,
 }
 
+/// The monitors held on a process, with their references.
+pub type Watchers = Vec<(Reference, Watcher)>;
+/// The monitors a process holds, with their references.
+pub type WatchingList = Vec<(Reference, Watching)>;
+
 /// `{'DOWN', Ref, process, Object, Reason}`: the message a monitor delivers.
 pub fn down_message(reference: &Reference, object: Term, reason: Term) -> Term {
     Term::tuple(vec![
@@ -104,14 +109,14 @@ impl MonitorTable {
 
     /// Empties the table (the process ends): the monitors on it, which must fire, and
     /// the monitors it held, which must be removed at their targets.
-    pub fn take_all(&mut self) -> (Vec<(Reference, Watcher)>, Vec<(Reference, Watching)>) {
+    pub fn take_all(&mut self) -> (Watchers, WatchingList) {
         (self.watchers.drain().collect(), self.watching.drain().collect())
     }
 
     /// The connection to `node` went down: removes and returns the monitors this process
     /// held on processes there (each fires `noconnection`); monitors held by processes
     /// there on this one are dropped silently.
-    pub fn take_node(&mut self, node: &str) -> Vec<(Reference, Watching)> {
+    pub fn take_node(&mut self, node: &str) -> WatchingList {
         self.watchers.retain(|_, w| w.pid.node != *node);
         let refs: Vec<Reference> = self
             .watching
