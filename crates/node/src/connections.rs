@@ -16,7 +16,7 @@ use crate::node::Node;
 use crate::outgoing::Outgoing;
 use beamlink_dist::{
     handshake::BoxFuture, AcceptDecision, AcceptRequest, Arbiter, Connection, ConnectionConfig,
-    ConnectionEvent, ConnectionHandle, DistFlags, Established, HandshakeConfig,
+    ConnectionEvent, ConnectionHandle, DistFlags, Established, HandshakeConfig, TrySendError,
 };
 use beamlink_epmd::PortLookup;
 use beamlink_term::Atom;
@@ -59,7 +59,7 @@ pub(crate) enum Queued {
 enum State {
     Connecting,
     Accepting,
-    Up { hidden: bool, handle: ConnectionHandle },
+    Up { hidden: bool, exit_payload: bool, handle: ConnectionHandle },
 }
 
 #[derive(Debug)]
@@ -69,6 +69,8 @@ struct Entry {
     state: State,
     tx: mpsc::UnboundedSender<Queued>,
     rx: Option<mpsc::UnboundedReceiver<Queued>>,
+    /// Items in `tx` not yet handed to the connection.
+    queued: usize,
 }
 
 /// How this node sets up connections; absent on a [`Node::local`] node.
@@ -114,6 +116,7 @@ impl Connections {
             state,
             tx,
             rx: Some(rx),
+            queued: 0,
         }
     }
 
@@ -126,14 +129,32 @@ impl Connections {
     /// Queues an already built message for `peer` if a connection exists or is being
     /// set up.
     pub fn send_raw(&self, peer: &Atom, msg: beamlink_dist::Message) {
-        if let Some(e) = self.lock().get(peer) {
+        if let Some(e) = self.lock().get_mut(peer) {
+            e.queued += 1;
             let _ = e.tx.send(Queued::Raw(msg));
         }
     }
 
     fn enqueue(&self, node: &Node, peer: &Atom, item: Queued, connect: bool) -> Result<(), Error> {
         let mut t = self.lock();
-        if let Some(e) = t.get(peer) {
+        let mut item = item;
+        if let Some(e) = t.get_mut(peer) {
+            // Fast path: straight into the connection's queue when nothing of ours is
+            // waiting before it (order is kept: `queued` counts what the forwarding
+            // task has not handed over yet).
+            if e.queued == 0 {
+                if let State::Up { handle, exit_payload, .. } = &e.state {
+                    let msg = match item {
+                        Queued::Signal(s) => s.into_message(*exit_payload),
+                        Queued::Raw(m) => m,
+                    };
+                    match handle.try_send(msg) {
+                        Ok(()) => return Ok(()),
+                        Err(TrySendError::Full(m)) | Err(TrySendError::Closed(m)) => item = Queued::Raw(m),
+                    }
+                }
+            }
+            e.queued += 1;
             return e.tx.send(item).map_err(|_| Error::NotConnected {
                 node: peer.to_string(),
             });
@@ -149,8 +170,9 @@ impl Connections {
                 reason: "this node does not do distribution".into(),
             });
         };
-        let entry = self.new_entry(State::Connecting);
+        let mut entry = self.new_entry(State::Connecting);
         let id = entry.id;
+        entry.queued = 1;
         let _ = entry.tx.send(item);
         t.insert(peer.clone(), entry);
         drop(t);
@@ -259,6 +281,7 @@ impl Connections {
         let rx = entry.rx.take()?;
         entry.state = State::Up {
             hidden: est.peer.hidden,
+            exit_payload: est.peer.flags.contains(DistFlags::EXIT_PAYLOAD),
             handle: est.handle.clone(),
         };
         Some((entry.id, rx))
@@ -476,6 +499,7 @@ async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Established) {
                 if handle.send(msg).await.is_err() {
                     break handle.closed().await.to_string();
                 }
+                conns.handed_over(&peer, id);
             }
         }
     };
@@ -486,6 +510,15 @@ async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Established) {
 }
 
 impl Connections {
+    /// The forwarding task of attempt `id` handed one queued item to the connection.
+    fn handed_over(&self, peer: &Atom, id: u64) {
+        if let Some(e) = self.lock().get_mut(peer) {
+            if e.id == id {
+                e.queued = e.queued.saturating_sub(1);
+            }
+        }
+    }
+
     /// Remembers our own name (for simultaneous-connect decisions).
     pub fn set_our_name(&self, name: &str) {
         let _ = self.our_name.set(name.to_string());
