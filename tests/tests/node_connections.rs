@@ -241,3 +241,81 @@ fn a_frozen_peer_is_declared_down_within_net_ticktime() {
         t0.elapsed()
     );
 }
+
+#[test]
+fn simultaneous_connects_leave_exactly_one_connection() {
+    let epmd = Epmd::start();
+    let rt = runtime();
+    let start = || {
+        rt.block_on(
+            Node::builder(&name("simul"))
+                .cookie("simulcookie")
+                .epmd(EpmdMode::External { port: epmd.port })
+                .start(),
+        )
+        .unwrap()
+    };
+    let (a, b) = (start(), start());
+    for round in 0..10 {
+        let (ra, rb) = rt.block_on(async { tokio::join!(a.connect(b.name()), b.connect(a.name())) });
+        ra.unwrap_or_else(|e| panic!("round {round}: a -> b: {e}"));
+        rb.unwrap_or_else(|e| panic!("round {round}: b -> a: {e}"));
+        assert_eq!(a.nodes_hidden(), vec![b.name().clone()]);
+        assert_eq!(b.nodes_hidden(), vec![a.name().clone()]);
+        let mut inbox = b.mailbox_named("inbox").unwrap();
+        let m = a.mailbox().unwrap();
+        m.send(("inbox", b.name().as_str()), Term::Int(round)).unwrap();
+        assert_eq!(rt.block_on(inbox.recv_timeout(T)).unwrap(), Term::Int(round));
+        drop(inbox);
+        let mut events = b.monitor_nodes();
+        assert!(rt.block_on(a.disconnect(b.name())));
+        rt.block_on(async {
+            loop {
+                match tokio::time::timeout(T, events.recv()).await {
+                    Ok(Ok(NodeEvent::Down { .. })) => break,
+                    Ok(Ok(_)) => continue,
+                    other => panic!("no nodedown at b: {other:?}"),
+                }
+            }
+        });
+    }
+}
+
+#[test]
+fn unreachable_nodes_give_typed_errors_and_the_port_range_is_honoured() {
+    let epmd = Epmd::start();
+    let rt = runtime();
+    let low = free_port();
+    let node = rt
+        .block_on(
+            Node::builder(&name("range"))
+                .cookie("rangecookie")
+                .port_range(low, low.saturating_add(20))
+                .epmd(EpmdMode::External { port: epmd.port })
+                .start(),
+        )
+        .unwrap();
+    assert!(
+        (low..=low + 20).contains(&node.port()),
+        "port {} outside {low}..",
+        node.port()
+    );
+    let nowhere = "nobody_here@127.0.0.1";
+    let e = rt
+        .block_on(node.call(("srv", nowhere), Term::atom("x"), T))
+        .unwrap_err();
+    assert!(matches!(e, beamlink::CallError::NodeDown(_)), "{e:?}");
+    let e = rt.block_on(node.rpc(nowhere, "m", "f", vec![], T)).unwrap_err();
+    assert!(matches!(e, beamlink::RpcError::NodeDown(_)), "{e:?}");
+    assert_eq!(rt.block_on(node.ping(nowhere)), Ping::Pang);
+    let mb = node.mailbox().unwrap();
+    assert!(matches!(
+        mb.send_noconnect(("srv", nowhere), Term::nil()),
+        Err(Error::NotConnected { .. })
+    ));
+    assert_eq!(
+        node.process_count(),
+        3,
+        "only net_kernel, rex and the mailbox are left"
+    );
+}

@@ -58,8 +58,14 @@ pub(crate) enum Queued {
 #[derive(Debug)]
 enum State {
     Connecting,
+    /// Our attempt lost a simultaneous connect: the peer's own connection is coming.
+    AwaitingPeer,
     Accepting,
-    Up { hidden: bool, exit_payload: bool, handle: ConnectionHandle },
+    Up {
+        hidden: bool,
+        exit_payload: bool,
+        handle: ConnectionHandle,
+    },
 }
 
 #[derive(Debug)]
@@ -143,7 +149,10 @@ impl Connections {
             // waiting before it (order is kept: `queued` counts what the forwarding
             // task has not handed over yet).
             if e.queued == 0 {
-                if let State::Up { handle, exit_payload, .. } = &e.state {
+                if let State::Up {
+                    handle, exit_payload, ..
+                } = &e.state
+                {
                     let msg = match item {
                         Queued::Signal(s) => s.into_message(*exit_payload),
                         Queued::Raw(m) => m,
@@ -316,6 +325,10 @@ impl Arbiter for Connections {
                     }
                     d
                 }
+                State::AwaitingPeer => {
+                    e.state = State::Accepting;
+                    AcceptDecision::Ok
+                }
                 State::Accepting => AcceptDecision::Nok,
                 State::Up { .. } => AcceptDecision::Alive,
             },
@@ -363,12 +376,23 @@ async fn connect_task(node: Node, peer: Atom, id: u64) {
     let result = match resolve(&setup.lookup, &peer).await {
         Ok(addr) => Connection::connect(addr, &peer, &setup.handshake, &setup.connection, conns)
             .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(format!("cannot find {peer}: {e}")),
+            .map_err(|e| {
+                let lost = matches!(e, beamlink_dist::HandshakeError::SimultaneousLost { .. });
+                (e.to_string(), lost)
+            }),
+        Err(e) => Err((format!("cannot find {peer}: {e}"), false)),
     };
     match result {
         Ok(est) => run(node.clone(), peer, Some(id), est).await,
-        Err(reason) => {
+        Err((reason, true)) => {
+            // The peer's attempt wins: keep the queue for the connection it opens, and
+            // give up only if that does not come within the setup time.
+            if !conns.await_peer(&peer, id, setup.handshake.setup_time).await && conns.remove(&peer, id) {
+                node.connection_lost(&peer);
+                conns.publish(NodeEvent::Down { node: peer, reason });
+            }
+        }
+        Err((reason, false)) => {
             tracing::info!(peer = %peer, %reason, "connection setup failed");
             // Only the attempt that still owns the entry reports: a lost simultaneous
             // connect is replaced by the accepted connection.
@@ -510,6 +534,35 @@ async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Established) {
 }
 
 impl Connections {
+    /// After a lost simultaneous connect: waits up to `limit` for the peer's connection
+    /// to take over the entry. Returns `true` when it did (or the entry is gone).
+    async fn await_peer(&self, peer: &Atom, id: u64, limit: std::time::Duration) -> bool {
+        {
+            let mut t = self.lock();
+            match t.get_mut(peer) {
+                Some(e) if e.id == id && matches!(e.state, State::Connecting) => {
+                    e.state = State::AwaitingPeer
+                }
+                _ => return true,
+            }
+        }
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut events = self.subscribe();
+        loop {
+            {
+                let t = self.lock();
+                match t.get(peer) {
+                    Some(e) if e.id == id && e.rx.is_some() => {}
+                    _ => return true,
+                }
+            }
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(_) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// The forwarding task of attempt `id` handed one queued item to the connection.
     fn handed_over(&self, peer: &Atom, id: u64) {
         if let Some(e) = self.lock().get_mut(peer) {
