@@ -2,10 +2,10 @@
 //! headers sent by the BEAM, 10 MB messages both ways with and without fragments, many
 //! fragmented messages at once, and SEND / REG_SEND reaching Erlang processes.
 //!
-//! The connection here is a minimal blocking peer (`peer` below: EPMD lookup, the version
+//! Most tests use a minimal blocking peer (`peer` below: EPMD lookup, the version
 //! 6 handshake as initiator, 4-byte packets, ticks answered) so that these tests exercise
-//! exactly the frame codec against the BEAM. beamlink's own connection is tested in its
-//! own file.
+//! exactly the frame codec against the BEAM and can count the frames it sees; the last test
+//! runs the same 10 MB exchange through beamlink's own `Connection`.
 
 use beamlink_dist::{ControlMessage, FrameDecoder, FrameEncoder, FrameLimits, Message};
 use beamlink_e2e::{Beam, Epmd};
@@ -569,4 +569,81 @@ fn beamlink_interleaved_fragments_reach_erl() {
         "lists:sort([receive {I, B} -> {I, binary:decode_unsigned(erlang:md5(B))} after 30000 -> timeout end || _ <- lists:seq(1, 6)]).",
     );
     assert_eq!(got, format!("[{}]", expected.join(",")));
+}
+
+/// The same 10 MB both ways through beamlink's own [`beamlink_dist::Connection`]: with
+/// the default flags (headers and fragments) and with neither (pass-through frames).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_megabytes_both_ways_through_the_connection() {
+    use beamlink_dist::{
+        AcceptAll, Connection, ConnectionConfig, ConnectionEvent, Cookie, DistFlags, HandshakeConfig,
+    };
+    let epmd = Epmd::start();
+    let mut beam = Beam::erlang().epmd(epmd.port).start();
+    assert_eq!(beam.eval("register(sink, self())."), "true");
+    let port = {
+        use std::io::{Read, Write};
+        let alive = beam.node().split('@').next().unwrap_or_default().to_owned();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", epmd.port)).expect("epmd");
+        let mut req = ((alive.len() + 1) as u16).to_be_bytes().to_vec();
+        req.push(122);
+        req.extend_from_slice(alive.as_bytes());
+        s.write_all(&req).expect("write epmd");
+        let mut resp = [0u8; 4];
+        s.read_exact(&mut resp).expect("read epmd");
+        u16::from_be_bytes([resp[2], resp[3]])
+    };
+    for flags in [DistFlags::CONNECTION_DEFAULT, DistFlags::EMPTY] {
+        let handshake =
+            HandshakeConfig::new(format!("{}@127.0.0.1", name("conn")), Cookie::new(beam.cookie()))
+                .flags(flags);
+        let addr = format!("127.0.0.1:{port}").parse().expect("address");
+        let mut conn = Connection::connect(
+            addr,
+            beam.node(),
+            &handshake,
+            &ConnectionConfig::default(),
+            &AcceptAll,
+        )
+        .await
+        .expect("connect to erl");
+        let me = Pid {
+            node: Atom::new(&conn.local_node),
+            id: 1,
+            serial: 0,
+            creation: conn.local_creation,
+        };
+
+        let hello = Term::tuple(vec![Term::atom("hello"), Term::Pid(me.clone())]);
+        conn.handle
+            .send(Message::reg_send(me.clone(), Atom::new("sink"), hello))
+            .await
+            .expect("send");
+        let md5 = beam.eval(
+            "receive {hello, P} -> B = rand:bytes(10 bsl 20), P ! {big, B}, binary:decode_unsigned(erlang:md5(B)) after 10000 -> timeout end.",
+        );
+        let msg = match tokio::time::timeout(WAIT, conn.events.recv()).await {
+            Ok(Some(ConnectionEvent::Message(m))) => m,
+            other => panic!("no message from erl: {other:?}"),
+        };
+        let payload = sent_to(&msg, &me);
+        let [_, Term::Binary(b)] = payload.as_tuple_n::<2>().expect("{big, B}") else {
+            panic!("{payload:?}")
+        };
+        assert_eq!(md5_int(b), md5);
+
+        let data: Vec<u8> = (0..10u32 << 20)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        let big = Term::tuple(vec![Term::atom("big"), Term::binary(data.clone())]);
+        conn.handle
+            .send(Message::reg_send(me.clone(), Atom::new("sink"), big))
+            .await
+            .expect("send");
+        let got = beam.eval(
+            "receive {big, B} -> {byte_size(B), binary:decode_unsigned(erlang:md5(B))} after 30000 -> timeout end.",
+        );
+        assert_eq!(got, format!("{{{},{}}}", 10 << 20, md5_int(&data)));
+        conn.handle.close().await;
+    }
 }
