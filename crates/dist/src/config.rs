@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::cookie::{Cookie, Cookies};
 use crate::flags::DistFlags;
-use crate::frame_stub::FrameLimits;
+use crate::frame_codec::FrameLimits;
 use crate::handshake::LocalName;
 
 /// OTP's default `net_setuptime`: the whole handshake must finish within 7 seconds.

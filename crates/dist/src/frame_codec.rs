@@ -254,7 +254,10 @@ pub struct FrameEncoder {
 }
 
 impl FrameEncoder {
-    /// An encoder for a peer that announced `peer_flags` in the handshake. Messages whose
+    /// An encoder for a connection whose handshake agreed on `peer_flags`: the flags both
+    /// sides announced (ours AND the peer's), since the BEAM expects a distribution header
+    /// only when both sides have `DFLAG_DIST_HDR_ATOM_CACHE`, and pass-through otherwise.
+    /// Messages whose
     /// control message and payload take more than `fragment_size` bytes are split into
     /// fragments of that many bytes when the peer has `DFLAG_FRAGMENTS` (`0` never
     /// splits). Without fragments, messages use a distribution header with no atom-cache

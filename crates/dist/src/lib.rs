@@ -34,17 +34,7 @@ pub mod cookie;
 pub mod digest;
 pub mod error;
 pub mod flags;
-mod frame_stub;
 pub mod handshake;
-
-pub use config::{ConnectionConfig, HandshakeConfig, DEFAULT_NET_TICKTIME, DEFAULT_SETUP_TIME};
-pub use connection::{Connection, ConnectionEvent, ConnectionHandle, Established, Stats};
-pub use cookie::{Cookie, Cookies};
-pub use error::{CookieCheck, DownReason, HandshakeError, SendError, TrySendError};
-pub use flags::DistFlags;
-pub use handshake::{
-    AcceptAll, AcceptDecision, AcceptRequest, Acceptor, Arbiter, Handshaken, Initiator, LocalName, PeerInfo,
-};
 
 // Protocol of what travels inside packets (sans-I/O): control messages, the distribution
 // header with its atom cache, fragments, and the frame codec that ties them together.
@@ -54,6 +44,14 @@ pub mod frame_codec;
 pub mod header;
 pub mod message;
 
+pub use config::{ConnectionConfig, HandshakeConfig, DEFAULT_NET_TICKTIME, DEFAULT_SETUP_TIME};
+pub use connection::{Connection, ConnectionEvent, ConnectionHandle, Established, Stats};
 pub use control::{ControlError, ControlMessage, PidOrName, Recipient, SpawnResult};
+pub use cookie::{Cookie, Cookies};
+pub use error::{CookieCheck, DownReason, HandshakeError, SendError, TrySendError};
+pub use flags::DistFlags;
 pub use frame_codec::{EncodeError, FrameDecoder, FrameEncoder, FrameError, FrameLimits};
+pub use handshake::{
+    AcceptAll, AcceptDecision, AcceptRequest, Acceptor, Arbiter, Handshaken, Initiator, LocalName, PeerInfo,
+};
 pub use message::Message;

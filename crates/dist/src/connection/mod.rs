@@ -39,9 +39,11 @@ use tokio::sync::mpsc;
 pub use stats::Stats;
 
 use crate::config::{ConnectionConfig, HandshakeConfig};
+use crate::control::ControlMessage;
 use crate::error::{DownReason, HandshakeError, SendError, TrySendError};
-use crate::frame_stub::{FrameDecoder, FrameEncoder, Message};
+use crate::frame_codec::{FrameDecoder, FrameEncoder};
 use crate::handshake::{Arbiter, Handshaken, PeerInfo};
+use crate::message::Message;
 use shared::Shared;
 
 /// What the connection tells the node layer.
@@ -77,9 +79,58 @@ pub(crate) enum Outgoing {
 }
 
 /// The lane of a message: messages in one lane keep their order; lanes interleave.
-/// Messages are ordered per sending process, as Erlang requires.
-fn lane_of(_message: &Message) -> u64 {
-    0
+///
+/// Erlang orders signals per pair of processes, so the lane is the sending process
+/// (`id` and `serial` of the local pid that sends). Messages without a sender (`SEND`,
+/// `SEND_TT`, `NODE_LINK`, exits of a registered name) share lane 0. A spawn reply goes
+/// in the lane of the new process, whose own messages must follow it.
+pub(crate) fn lane_of(message: &Message) -> u64 {
+    use crate::control::{PidOrName, SpawnResult};
+    use ControlMessage as C;
+    let pid = match &message.control {
+        C::Link { from, .. }
+        | C::Exit { from, .. }
+        | C::Unlink { from, .. }
+        | C::RegSend { from, .. }
+        | C::GroupLeader { from, .. }
+        | C::Exit2 { from, .. }
+        | C::ExitTt { from, .. }
+        | C::RegSendTt { from, .. }
+        | C::Exit2Tt { from, .. }
+        | C::MonitorP { from, .. }
+        | C::DemonitorP { from, .. }
+        | C::SendSender { from, .. }
+        | C::SendSenderTt { from, .. }
+        | C::PayloadExit { from, .. }
+        | C::PayloadExitTt { from, .. }
+        | C::PayloadExit2 { from, .. }
+        | C::PayloadExit2Tt { from, .. }
+        | C::SpawnRequest { from, .. }
+        | C::SpawnRequestTt { from, .. }
+        | C::AliasSend { from, .. }
+        | C::AliasSendTt { from, .. }
+        | C::UnlinkId { from, .. }
+        | C::UnlinkIdAck { from, .. }
+        | C::AltactSigSend { from, .. } => Some(from),
+        C::MonitorPExit {
+            from: PidOrName::Pid(p),
+            ..
+        }
+        | C::PayloadMonitorPExit {
+            from: PidOrName::Pid(p),
+            ..
+        } => Some(p),
+        C::SpawnReply {
+            result: SpawnResult::Pid(p),
+            ..
+        }
+        | C::SpawnReplyTt {
+            result: SpawnResult::Pid(p),
+            ..
+        } => Some(p),
+        _ => None,
+    };
+    pid.map_or(0, |p| (u64::from(p.id) << 32) | u64::from(p.serial))
 }
 
 /// Sends to one peer. Cheap to clone; every clone feeds the same bounded queue.

@@ -12,7 +12,7 @@ use super::shared::Shared;
 use super::stats::Counters;
 use super::ConnectionEvent;
 use crate::error::DownReason;
-use crate::frame_stub::FrameDecoder;
+use crate::frame_codec::FrameDecoder;
 
 /// How much the reader asks the socket for at least, per read.
 const READ_CHUNK: usize = 64 << 10;

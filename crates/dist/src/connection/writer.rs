@@ -21,7 +21,7 @@ use super::shared::Shared;
 use super::stats::Counters;
 use super::Outgoing;
 use crate::error::DownReason;
-use crate::frame_stub::FrameEncoder;
+use crate::frame_codec::FrameEncoder;
 
 /// At most this many buffers go into one vectored write (Linux's IOV_MAX is 1024).
 const MAX_IOVECS: usize = 512;

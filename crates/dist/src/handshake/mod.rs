@@ -18,6 +18,7 @@ mod acceptor;
 mod arbiter;
 mod initiator;
 pub mod message;
+pub mod replay;
 
 pub use acceptor::{AcceptRequest, Acceptor, AcceptorSetup};
 pub use arbiter::{AcceptAll, AcceptDecision, Arbiter, BoxFuture};

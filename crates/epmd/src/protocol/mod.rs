@@ -8,12 +8,15 @@
 mod cursor;
 mod entry;
 mod error;
+mod fuzz_check;
 mod names;
 mod request;
 mod response;
 
 pub use entry::{NodeEntry, NodeType};
 pub use error::{DecodeError, EncodeError};
+#[doc(hidden)]
+pub use fuzz_check::check_request_bytes;
 pub use names::{decode_names, encode_dump, encode_names, NameEntry};
 pub use request::Request;
 pub use response::{Alive2Response, KillResponse, Port2Response, StopResponse};
