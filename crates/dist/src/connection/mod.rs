@@ -47,6 +47,8 @@ use crate::message::Message;
 use shared::Shared;
 
 /// What the connection tells the node layer.
+// Messages are the common case: boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum ConnectionEvent {
     /// A complete message from the peer (fragments already reassembled).
@@ -71,6 +73,7 @@ pub struct Established {
 }
 
 /// An item of the send queue.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Outgoing {
     Message { lane: u64, message: Message },
@@ -149,6 +152,7 @@ impl ConnectionHandle {
     /// Queues `message`, waiting while the send queue is full. Returns the message back
     /// if the connection is down. Messages from one sender are written in the order
     /// they were queued.
+    #[allow(clippy::result_large_err)] // the error hands the message back
     pub async fn send(&self, message: Message) -> Result<(), SendError<Message>> {
         let lane = lane_of(&message);
         self.queue
@@ -164,6 +168,7 @@ impl ConnectionHandle {
     }
 
     /// Queues `message` if there is room now.
+    #[allow(clippy::result_large_err)] // the error hands the message back
     pub fn try_send(&self, message: Message) -> Result<(), TrySendError<Message>> {
         let lane = lane_of(&message);
         self.queue
@@ -320,7 +325,7 @@ fn start(stream: TcpStream, buf: BytesMut, done: Handshaken, config: &Connection
     let reader = reader::Reader {
         socket: rd,
         buf,
-        decoder: FrameDecoder::new(config.frame_limits.clone()),
+        decoder: FrameDecoder::new(config.frame_limits),
         events: events_tx,
         shared: shared.clone(),
         net_ticktime: config.net_ticktime,
