@@ -215,18 +215,21 @@ async fn register(
                 }
             }
         };
-        tokio::select! {
-            _ = drain => {}
+        let why = tokio::select! {
+            _ = drain => "connection closed",
             _ = &mut stopped => return,
-            _ = shutdown.wait_for(Option::is_some) => {}
+            _ = shutdown.wait_for(Option::is_some) => "server stopping",
+        };
+        let removed = shared
+            .registry
+            .lock()
+            .map(|mut r| r.unregister(&name, conn))
+            .unwrap_or(false);
+        if removed {
+            tracing::info!(%peer, %name, why, "unregistered");
         }
+        return;
     }
-    let removed = shared
-        .registry
-        .lock()
-        .map(|mut r| r.unregister(&name, conn))
-        .unwrap_or(false);
-    if removed {
-        tracing::info!(%peer, %name, "unregistered: connection closed");
-    }
+    // The answer could not be written: the node never learnt it was registered.
+    let _ = shared.registry.lock().map(|mut r| r.unregister(&name, conn));
 }
