@@ -57,7 +57,13 @@ fn cmp_numbers(a: &Term, b: &Term) -> Ordering {
 
 fn cmp_bits(a: &[u8], abits: u8, b: &[u8], bbits: u8) -> Ordering {
     // Compare bit by bit: whole bytes first, then the partial tails.
-    let full = |d: &[u8], bits: u8| if bits == 8 { d.len() } else { d.len().saturating_sub(1) };
+    let full = |d: &[u8], bits: u8| {
+        if bits == 8 {
+            d.len()
+        } else {
+            d.len().saturating_sub(1)
+        }
+    };
     let (af, bf) = (full(a, abits), full(b, bbits));
     let common = af.min(bf);
     match a[..common].cmp(&b[..common]) {
@@ -95,22 +101,35 @@ fn cmp_lists(a: &Term, b: &Term) -> Ordering {
         }
     }
     let n = ae.len().min(be.len());
-    // What is left of each side, as a term: the rest of the cells or the tail.
-    let rest = |elems: &[Term], tail: Option<&Term>| -> Term {
+    // What is left of each side: more cells (a non-empty list, rank 9), or the tail
+    // (nil when proper). Tails are never lists in normalised terms.
+    let rest_rank = |elems: &[Term], tail: Option<&Term>| -> Option<u8> {
         if elems.len() > n {
-            match tail {
-                Some(t) => Term::ImproperList(elems[n..].to_vec(), Box::new(t.clone())),
-                None => Term::List(elems[n..].to_vec()),
-            }
+            Some(9)
         } else {
-            tail.cloned().unwrap_or(Term::List(Vec::new()))
+            tail.map(kind_rank).or(Some(8))
         }
     };
-    if ae.len() == n && be.len() == n {
-        let nil = Term::List(Vec::new());
-        return at.unwrap_or(&nil).cmp(bt.unwrap_or(&nil));
+    match (ae.len() > n, be.len() > n, at, bt) {
+        (false, false, None, None) => Ordering::Equal,
+        (false, false, Some(x), Some(y)) => x.cmp(y),
+        (false, false, None, Some(y)) => Term::List(Vec::new()).cmp(y),
+        (false, false, Some(x), None) => x.cmp(&Term::List(Vec::new())),
+        _ => {
+            let (ra, rb) = (rest_rank(ae, at), rest_rank(be, bt));
+            match ra.cmp(&rb) {
+                Ordering::Equal => {
+                    // Only with a list as tail (not normalised): compare what remains.
+                    let rest = |elems: &[Term], tail: Option<&Term>| -> Term {
+                        let tail = tail.cloned().unwrap_or(Term::List(Vec::new()));
+                        Term::improper(elems[n..].to_vec(), tail)
+                    };
+                    rest(ae, at).cmp(&rest(be, bt))
+                }
+                o => o,
+            }
+        }
     }
-    rest(ae, at).cmp(&rest(be, bt))
 }
 
 fn split_list(t: &Term) -> (&[Term], Option<&Term>) {
