@@ -119,7 +119,6 @@ impl<'a> Parser<'a> {
                         _ => Tok::RBrace,
                     };
                     if self.peek_is(&close)? {
-                        self.lex.next()?;
                         match tok {
                             Tok::LBrace => Term::Tuple(Vec::new()),
                             Tok::LBracket => Term::List(Vec::new()),
@@ -213,6 +212,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Consumes the next token if it is `want`.
     fn peek_is(&mut self, want: &Tok) -> Result<bool, ParseError> {
         let save = self.lex.pos();
         let (tok, _) = self.lex.next()?;
