@@ -55,7 +55,7 @@ fn reads_numbers() {
         ("9223372036854775807", Term::Int(i64::MAX)),
         ("-9223372036854775808", Term::Int(i64::MIN)),
         ("9223372036854775808", Term::big(BigInt::from(i64::MAX) + 1)),
-        ("3.14", Term::Float(3.14)),
+        ("3.25", Term::Float(3.25)),
         ("1.0e10", Term::Float(1.0e10)),
         ("1.0E+10", Term::Float(1.0e10)),
         ("-2.5e-3", Term::Float(-2.5e-3)),

@@ -24,14 +24,14 @@ impl BitWriter {
     fn push(&mut self, be: &[u8], nbits: u64) {
         let total = be.len() as u64 * 8;
         let skip = total.saturating_sub(nbits);
-        if self.bit_len % 8 == 0 && nbits % 8 == 0 {
+        if self.bit_len & 7 == 0 && nbits & 7 == 0 {
             self.data.extend_from_slice(&be[(skip / 8) as usize..]);
             self.bit_len += nbits;
             return;
         }
         for i in skip..total {
             let bit = (be[(i / 8) as usize] >> (7 - i % 8)) & 1;
-            if self.bit_len % 8 == 0 {
+            if self.bit_len & 7 == 0 {
                 self.data.push(0);
             }
             if bit == 1 {
