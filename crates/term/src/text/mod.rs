@@ -56,6 +56,9 @@ impl fmt::Display for Term {
     /// range): strings and binaries as text when every character is printable, maps with
     /// their keys in the order Erlang prints a small map's keys, floats in their shortest
     /// exact form. Never recurses, so any term prints.
+    ///
+    /// One known difference: Erlang prints a map of more than 32 keys in the order of its
+    /// internal hash; beamlink prints every map in the small-map order.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         print::write_term(f, self)
     }

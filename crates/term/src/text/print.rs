@@ -252,6 +252,8 @@ pub(crate) fn write_term(f: &mut impl Write, t: &Term) -> fmt::Result {
                 f.write_char('[')?;
                 push_seq(&mut jobs, l, "]");
             }
+            // Not normalised (no head): the list is its tail.
+            Term::ImproperList(l, tail) if l.is_empty() => jobs.push(Job::Term(tail)),
             Term::ImproperList(l, tail) => {
                 f.write_char('[')?;
                 jobs.push(Job::Text("]"));
