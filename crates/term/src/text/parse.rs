@@ -138,73 +138,56 @@ impl<'a> Parser<'a> {
             // Hand the value to the innermost open container, closing containers as long
             // as their closing token follows.
             loop {
-                let Some(frame) = stack.last_mut() else {
+                let Some(frame) = stack.pop() else {
                     return Ok(value);
                 };
                 match frame {
-                    Frame::Tuple(elems) | Frame::List(elems) => {
+                    Frame::Tuple(mut elems) => {
                         elems.push(value);
-                        let is_tuple = matches!(frame, Frame::Tuple(_));
-                        let (tok, at) = self.lex.next()?;
-                        match (tok, is_tuple) {
-                            (Tok::Comma, _) => continue 'value,
-                            (Tok::RBrace, true) => {
-                                let Some(Frame::Tuple(elems)) = stack.pop() else {
-                                    unreachable!()
-                                };
-                                value = Term::Tuple(elems);
+                        match self.lex.next()? {
+                            (Tok::Comma, _) => {
+                                stack.push(Frame::Tuple(elems));
+                                continue 'value;
                             }
-                            (Tok::RBracket, false) => {
-                                let Some(Frame::List(elems)) = stack.pop() else {
-                                    unreachable!()
-                                };
-                                value = Term::List(elems);
+                            (Tok::RBrace, _) => value = Term::Tuple(elems),
+                            (tok, at) => return Err(unexpected(&tok, at, "`,` or `}`")),
+                        }
+                    }
+                    Frame::List(mut elems) => {
+                        elems.push(value);
+                        match self.lex.next()? {
+                            (Tok::Comma, _) => {
+                                stack.push(Frame::List(elems));
+                                continue 'value;
                             }
-                            (Tok::Bar, false) => {
-                                let Some(Frame::List(elems)) = stack.pop() else {
-                                    unreachable!()
-                                };
+                            (Tok::Bar, _) => {
                                 stack.push(Frame::Tail(elems));
                                 continue 'value;
                             }
-                            (tok, true) => return Err(unexpected(&tok, at, "`,` or `}`")),
-                            (tok, false) => return Err(unexpected(&tok, at, "`,`, `|` or `]`")),
+                            (Tok::RBracket, _) => value = Term::List(elems),
+                            (tok, at) => return Err(unexpected(&tok, at, "`,`, `|` or `]`")),
                         }
                     }
-                    Frame::Tail(_) => {
-                        let (tok, at) = self.lex.next()?;
-                        if tok != Tok::RBracket {
-                            return Err(unexpected(&tok, at, "`]` after the tail of a list"));
+                    Frame::Tail(elems) => match self.lex.next()? {
+                        (Tok::RBracket, _) => value = Term::improper(elems, value),
+                        (tok, at) => return Err(unexpected(&tok, at, "`]` after the tail of a list")),
+                    },
+                    Frame::MapKey(pairs) => match self.lex.next()? {
+                        (Tok::Arrow, _) => {
+                            stack.push(Frame::MapValue(pairs, value));
+                            continue 'value;
                         }
-                        let Some(Frame::Tail(elems)) = stack.pop() else {
-                            unreachable!()
-                        };
-                        value = Term::improper(elems, value);
-                    }
-                    Frame::MapKey(_) => {
-                        let (tok, at) = self.lex.next()?;
-                        if tok != Tok::Arrow {
-                            return Err(unexpected(&tok, at, "`=>` after a map key"));
-                        }
-                        let Some(Frame::MapKey(pairs)) = stack.pop() else {
-                            unreachable!()
-                        };
-                        stack.push(Frame::MapValue(pairs, value));
-                        continue 'value;
-                    }
-                    Frame::MapValue(..) => {
-                        let Some(Frame::MapValue(mut pairs, key)) = stack.pop() else {
-                            unreachable!()
-                        };
+                        (tok, at) => return Err(unexpected(&tok, at, "`=>` after a map key")),
+                    },
+                    Frame::MapValue(mut pairs, key) => {
                         pairs.push((key, value));
-                        let (tok, at) = self.lex.next()?;
-                        match tok {
-                            Tok::Comma => {
+                        match self.lex.next()? {
+                            (Tok::Comma, _) => {
                                 stack.push(Frame::MapKey(pairs));
                                 continue 'value;
                             }
-                            Tok::RBrace => value = Term::Map(dedup_map(pairs)),
-                            tok => return Err(unexpected(&tok, at, "`,` or `}` in a map")),
+                            (Tok::RBrace, _) => value = Term::Map(dedup_map(pairs)),
+                            (tok, at) => return Err(unexpected(&tok, at, "`,` or `}` in a map")),
                         }
                     }
                 }
@@ -228,7 +211,7 @@ impl<'a> Parser<'a> {
         Ok(match tok {
             Tok::Atom { name, quoted } => {
                 if !quoted && name == "fun" {
-                    return self.export_fun(at);
+                    return self.export_fun();
                 }
                 if !quoted && RESERVED.contains(&name.as_str()) {
                     return Err(err(
@@ -236,7 +219,7 @@ impl<'a> Parser<'a> {
                         format!("`{name}` is a reserved word: quote it ('{name}') to use it as an atom"),
                     ));
                 }
-                atom(&name, at)?
+                Term::Atom(atom(&name, at)?)
             }
             Tok::Int(i) => int_term(i, false),
             Tok::Char(c) => Term::Int(c as i64),
@@ -260,7 +243,7 @@ impl<'a> Parser<'a> {
                 }
                 Term::List(s.into_iter().map(|c| Term::Int(c as i64)).collect())
             }
-            Tok::BinOpen => self.binary(at)?,
+            Tok::BinOpen => self.binary()?,
             Tok::Lt => {
                 let node = self.node_name()?;
                 let n = self.lex.dotted_numbers(at)?;
@@ -332,10 +315,7 @@ impl<'a> Parser<'a> {
     /// The node name of a pid, port or reference: an atom.
     fn node_name(&mut self) -> Result<Atom, ParseError> {
         match self.lex.next()? {
-            (Tok::Atom { name, .. }, at) => match atom(&name, at)? {
-                Term::Atom(a) => Ok(a),
-                _ => unreachable!(),
-            },
+            (Tok::Atom { name, .. }, at) => atom(&name, at),
             (tok, at) => Err(unexpected(
                 &tok,
                 at,
@@ -345,7 +325,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `fun Module:Function/Arity`, after `fun`.
-    fn export_fun(&mut self, at: usize) -> Result<Term, ParseError> {
+    fn export_fun(&mut self) -> Result<Term, ParseError> {
         let module = self.fun_atom()?;
         self.expect(Tok::Colon, "`:` in fun Module:Function/Arity")?;
         let function = self.fun_atom()?;
@@ -355,7 +335,6 @@ impl<'a> Parser<'a> {
             Tok::Int(BigIntOrSmall::Small(a)) if a <= 255 => a as u8,
             tok => return Err(unexpected(&tok, at2, "an arity 0..255")),
         };
-        let _ = at;
         Ok(Term::ExternalFun(ExternalFun {
             module,
             function,
@@ -365,10 +344,7 @@ impl<'a> Parser<'a> {
 
     fn fun_atom(&mut self) -> Result<Atom, ParseError> {
         match self.lex.next()? {
-            (Tok::Atom { name, .. }, at) => match atom(&name, at)? {
-                Term::Atom(a) => Ok(a),
-                _ => unreachable!(),
-            },
+            (Tok::Atom { name, .. }, at) => atom(&name, at),
             (tok, at) => Err(unexpected(&tok, at, "an atom")),
         }
     }
@@ -383,7 +359,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `<<Segment, ...>>` after `<<`.
-    fn binary(&mut self, at: usize) -> Result<Term, ParseError> {
+    fn binary(&mut self) -> Result<Term, ParseError> {
         let mut bits = super::bits::BitWriter::default();
         if self.peek_is(&Tok::BinClose)? {
             return Ok(Term::Binary(Default::default()));
@@ -397,7 +373,6 @@ impl<'a> Parser<'a> {
                 tok => return Err(unexpected(&tok, at2, "`,` or `>>` in a binary")),
             }
         }
-        let _ = at;
         Ok(bits.finish())
     }
 
@@ -426,11 +401,11 @@ fn u32_field(v: u64, at: usize, what: &str) -> Result<u32, ParseError> {
     u32::try_from(v).map_err(|_| err(at, format!("{what} {v} does not fit in 32 bits")))
 }
 
-fn atom(name: &str, at: usize) -> Result<Term, ParseError> {
+fn atom(name: &str, at: usize) -> Result<Atom, ParseError> {
     if name.chars().count() > MAX_ATOM_CHARS {
         return Err(err(at, format!("atom longer than {MAX_ATOM_CHARS} characters")));
     }
-    Ok(Term::atom(name))
+    Ok(Atom::new(name))
 }
 
 pub(super) fn int_term(i: BigIntOrSmall, negate: bool) -> Term {
