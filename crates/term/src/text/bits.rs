@@ -162,77 +162,104 @@ pub(super) fn segment(p: &mut Parser<'_>, out: &mut BitWriter) -> Result<(), Par
     if little && bits % 8 != 0 {
         return Err(err(at, "little-endian segments need a whole number of bytes"));
     }
-    let items: Vec<Value> = match value {
-        Value::Chars(s) => s.into_iter().map(|c| Value::Int(Term::Int(c as i64))).collect(),
-        v => vec![v],
+    let seg = Segment {
+        kind,
+        bits,
+        little,
+        at,
     };
-    for item in items {
-        match kind {
-            Kind::Integer => {
-                p.spend_bits(bits, at)?;
-                let Value::Int(t) = item else {
-                    return Err(err(at, "an integer segment needs an integer value"));
-                };
-                push_int(out, &t, bits, little);
+    match value {
+        Value::Chars(s) => {
+            for c in s {
+                emit(p, out, &seg, Value::Int(Term::Int(c as i64)))?;
             }
-            Kind::Float => {
-                p.spend_bits(bits, at)?;
-                let x = match item {
-                    Value::Float(x) => x,
-                    Value::Int(Term::Int(i)) => i as f64,
-                    Value::Int(Term::BigInt(b)) => b.to_f64().unwrap_or(f64::INFINITY),
-                    _ => return Err(err(at, "a float segment needs a number")),
-                };
-                let mut be = if bits == 32 {
-                    let y = x as f32;
-                    if !y.is_finite() {
-                        return Err(err(at, "the float does not fit in 32 bits"));
-                    }
-                    y.to_be_bytes().to_vec()
-                } else {
-                    if !x.is_finite() {
-                        return Err(err(at, "the float does not fit in 64 bits"));
-                    }
-                    x.to_be_bytes().to_vec()
-                };
-                if little {
-                    be.reverse();
+            Ok(())
+        }
+        v => emit(p, out, &seg, v),
+    }
+}
+
+/// What a segment's type says about each value in it.
+struct Segment {
+    kind: Kind,
+    bits: u64,
+    little: bool,
+    at: usize,
+}
+
+/// Appends one value of a segment.
+fn emit(p: &mut Parser<'_>, out: &mut BitWriter, seg: &Segment, item: Value) -> Result<(), ParseError> {
+    let Segment {
+        kind,
+        bits,
+        little,
+        at,
+    } = *seg;
+    match kind {
+        Kind::Integer => {
+            p.spend_bits(bits, at)?;
+            let Value::Int(t) = item else {
+                return Err(err(at, "an integer segment needs an integer value"));
+            };
+            push_int(out, &t, bits, little);
+        }
+        Kind::Float => {
+            p.spend_bits(bits, at)?;
+            let x = match item {
+                Value::Float(x) => x,
+                Value::Int(Term::Int(i)) => i as f64,
+                Value::Int(Term::BigInt(b)) => b.to_f64().unwrap_or(f64::INFINITY),
+                _ => return Err(err(at, "a float segment needs a number")),
+            };
+            let mut be = if bits == 32 {
+                let y = x as f32;
+                if !y.is_finite() {
+                    return Err(err(at, "the float does not fit in 32 bits"));
                 }
-                out.push(&be, bits);
+                y.to_be_bytes().to_vec()
+            } else {
+                if !x.is_finite() {
+                    return Err(err(at, "the float does not fit in 64 bits"));
+                }
+                x.to_be_bytes().to_vec()
+            };
+            if little {
+                be.reverse();
             }
-            Kind::Utf8 | Kind::Utf16 | Kind::Utf32 => {
-                p.spend_bits(32, at)?;
-                let c = match item {
-                    Value::Int(Term::Int(i)) => u32::try_from(i).ok().and_then(char::from_u32),
-                    _ => None,
-                }
-                .ok_or_else(|| err(at, "a utf8/utf16/utf32 segment needs a Unicode code point"))?;
-                let mut be: Vec<u8> = match kind {
-                    Kind::Utf8 => c.to_string().into_bytes(),
-                    Kind::Utf16 => {
-                        let mut units = [0u16; 2];
-                        let units = c.encode_utf16(&mut units);
-                        let mut v = Vec::new();
-                        for u in units.iter() {
-                            if little {
-                                v.extend_from_slice(&u.to_le_bytes());
-                            } else {
-                                v.extend_from_slice(&u.to_be_bytes());
-                            }
-                        }
-                        v
-                    }
-                    _ => {
+            out.push(&be, bits);
+        }
+        Kind::Utf8 | Kind::Utf16 | Kind::Utf32 => {
+            p.spend_bits(32, at)?;
+            let c = match item {
+                Value::Int(Term::Int(i)) => u32::try_from(i).ok().and_then(char::from_u32),
+                _ => None,
+            }
+            .ok_or_else(|| err(at, "a utf8/utf16/utf32 segment needs a Unicode code point"))?;
+            let mut be: Vec<u8> = match kind {
+                Kind::Utf8 => c.to_string().into_bytes(),
+                Kind::Utf16 => {
+                    let mut units = [0u16; 2];
+                    let units = c.encode_utf16(&mut units);
+                    let mut v = Vec::new();
+                    for u in units.iter() {
                         if little {
-                            (c as u32).to_le_bytes().to_vec()
+                            v.extend_from_slice(&u.to_le_bytes());
                         } else {
-                            (c as u32).to_be_bytes().to_vec()
+                            v.extend_from_slice(&u.to_be_bytes());
                         }
                     }
-                };
-                let n = be.len() as u64 * 8;
-                out.push(&std::mem::take(&mut be), n);
-            }
+                    v
+                }
+                _ => {
+                    if little {
+                        (c as u32).to_le_bytes().to_vec()
+                    } else {
+                        (c as u32).to_be_bytes().to_vec()
+                    }
+                }
+            };
+            let n = be.len() as u64 * 8;
+            out.push(&std::mem::take(&mut be), n);
         }
     }
     Ok(())
@@ -244,11 +271,17 @@ fn push_int(out: &mut BitWriter, t: &Term, bits: u64, little: bool) {
     if bits == 0 {
         return;
     }
-    let mut be: Vec<u8> = match t {
-        Term::Int(i) if bits <= 64 => {
-            let bytes = (bits as usize).div_ceil(8);
-            (*i as u64).to_be_bytes()[8 - bytes..].to_vec()
+    if let (Term::Int(i), true) = (t, bits <= 64) {
+        let bytes = (bits as usize).div_ceil(8);
+        let mut be = (*i as u64).to_be_bytes();
+        let be = &mut be[8 - bytes..];
+        if little {
+            be.reverse();
         }
+        out.push(be, bits);
+        return;
+    }
+    let mut be: Vec<u8> = match t {
         _ => {
             let v = match t {
                 Term::Int(i) => BigInt::from(*i),

@@ -424,21 +424,30 @@ pub(super) fn int_term(i: BigIntOrSmall, negate: bool) -> Term {
 }
 
 /// Map pairs with later duplicates replacing earlier ones, as Erlang reads `#{a => 1, a => 2}`;
-/// linear in the number of pairs.
-fn dedup_map(pairs: Vec<(Term, Term)>) -> Map {
+/// linear in the number of pairs, and without copying keys.
+fn dedup_map(mut pairs: Vec<(Term, Term)>) -> Map {
     if pairs.len() <= 8 {
         return Map::from_pairs(pairs);
     }
-    let mut index: HashMap<Term, usize> = HashMap::with_capacity(pairs.len());
-    let mut out: Vec<(Term, Term)> = Vec::with_capacity(pairs.len());
-    for (k, v) in pairs {
-        match index.get(&k) {
-            Some(&i) => out[i].1 = v,
-            None => {
-                index.insert(k.clone(), out.len());
-                out.push((k, v));
-            }
+    let keep: Option<Vec<bool>> = {
+        let mut last: HashMap<&Term, usize> = HashMap::with_capacity(pairs.len());
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            last.insert(k, i);
         }
+        (last.len() != pairs.len()).then(|| {
+            pairs
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| last.get(k) == Some(&i))
+                .collect()
+        })
+    };
+    if let Some(keep) = keep {
+        let mut i = 0;
+        pairs.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
     }
-    Map::from_unique_pairs(out)
+    Map::from_unique_pairs(pairs)
 }
