@@ -7,8 +7,9 @@
 //! adjacent strings joined), binaries (`<<1,2:3>>`, `<<"é"/utf8>>`), tuples, proper and
 //! improper lists, maps (later duplicate keys win), `fun m:f/2`, and beamlink's forms for
 //! pids, ports and references (`<'node@host'.80.0>`, `#Port<'node@host'.7>`,
-//! `#Ref<'node@host'.3.2.1>`; see [`print`](self) below). A trailing `.`, whitespace and
-//! `%` comments are allowed.
+//! `#Ref<'node@host'.3.2.1>`: Erlang's own `<0.80.0>` names the node by a local table
+//! index, so beamlink writes the node name instead). A trailing `.`, whitespace and `%`
+//! comments are allowed.
 //!
 //! Printing and reading agree: for every data term `t` (no pids, ports, references or
 //! funs), `parse(&t.to_string()) == Ok(t)`. Pids, ports and references print without
