@@ -134,7 +134,7 @@ fn main() {
         rt.spawn(rust_echo(r.mailbox_named("echo").unwrap()));
     }
     let bn = b.node().to_string();
-    let (r1n, r2n) = (r1.name().to_string(), r2.name().to_string());
+    let (r1n, r2n) = (r1.name().as_str().to_string(), r2.name().as_str().to_string());
     // Connect everything first, so setup is not measured.
     assert_eq!(a.eval(&format!("net_adm:ping('{bn}').")), "pong");
     assert_eq!(a.eval(&format!("net_adm:ping('{r1n}').")), "pong");

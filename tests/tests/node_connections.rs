@@ -34,7 +34,7 @@ fn a_visible_node_is_in_nodes_and_a_hidden_one_is_not() {
                 .start(),
         )
         .unwrap();
-    let me = visible.name().to_string();
+    let me = visible.name().as_str().to_string();
     assert_eq!(erl.eval(&format!("net_adm:ping('{me}').")), "pong");
     assert_eq!(erl.eval(&format!("lists:member('{me}', nodes()).")), "true");
     assert!(visible.nodes().iter().any(|n| n.as_str() == erl.node()));
@@ -58,7 +58,10 @@ fn a_wrong_cookie_is_refused_both_ways_with_a_clear_reason() {
     assert!(e.to_string().to_lowercase().contains("cookie"), "{e}");
     assert!(!e.to_string().contains("NOT_THE_COOKIE"));
     assert_eq!(rt.block_on(node.ping(erl.node())), Ping::Pang);
-    assert_eq!(erl.eval(&format!("net_adm:ping('{}').", node.name())), "pang");
+    assert_eq!(
+        erl.eval(&format!("net_adm:ping('{}').", node.name().as_str())),
+        "pang"
+    );
 }
 
 #[test]
@@ -75,7 +78,10 @@ fn embedded_epmd_serves_erlang_nodes() {
         )
         .unwrap();
     let mut erl = Beam::erlang().epmd(port).cookie(&cookie).start();
-    assert_eq!(erl.eval(&format!("net_adm:ping('{}').", node.name())), "pong");
+    assert_eq!(
+        erl.eval(&format!("net_adm:ping('{}').", node.name().as_str())),
+        "pong"
+    );
     assert_eq!(rt.block_on(node.ping(erl.node())), Ping::Pong);
 }
 
@@ -119,7 +125,7 @@ fn disconnect_fires_nodedown_on_both_sides() {
                 .start(),
         )
         .unwrap();
-    let me = node.name().to_string();
+    let me = node.name().as_str().to_string();
     assert_eq!(
         erl.eval(&format!("net_adm:ping('{me}'), monitor_node('{me}', true).")),
         "true"
@@ -158,7 +164,7 @@ fn exit_signals_and_unlink_from_the_beam_side() {
                 .start(),
         )
         .unwrap();
-    let me = node.name().to_string();
+    let me = node.name().as_str().to_string();
     erl.eval("register(harness, self()).");
     let erl_node = erl.node().to_string();
     let pid_to_erl = |mb: &beamlink::Mailbox| {

@@ -44,7 +44,7 @@ fn setup() -> Setup {
 fn elixir_pings_lists_sends_calls_and_rpcs_into_beamlink() {
     use beamlink::gen_server::GenMessage;
     let mut s = setup();
-    let me = s.node.name().to_string();
+    let me = s.node.name().as_str().to_string();
     assert_eq!(s.ex.eval(&format!("Node.ping(:\"{me}\")")), ":pong");
     assert_eq!(s.ex.eval(&format!(":\"{me}\" in Node.list(:hidden)")), "true");
     assert_eq!(s.ex.eval(&format!(":\"{me}\" in Node.list()")), "false");

@@ -47,7 +47,7 @@ fn setup() -> Setup {
 #[test]
 fn ping_both_ways_and_hidden_listing() {
     let mut s = setup();
-    let me = s.node.name().to_string();
+    let me = s.node.name().as_str().to_string();
     assert_eq!(s.erl.eval(&format!("net_adm:ping('{me}').")), "pong");
     assert_eq!(
         s.erl.eval(&format!("lists:member('{me}', nodes(hidden)).")),
@@ -75,7 +75,7 @@ fn register_harness(erl: &mut Beam) {
 #[test]
 fn erlang_sends_to_a_registered_mailbox_and_gets_a_reply() {
     let mut s = setup();
-    let me = s.node.name().to_string();
+    let me = s.node.name().as_str().to_string();
     let mut mb = s.node.mailbox_named("inbox").unwrap();
     assert_eq!(
         s.erl.eval(&format!("{{inbox, '{me}'}} ! {{hello, self()}}, ok.")),
@@ -99,7 +99,7 @@ fn erlang_sends_to_a_registered_mailbox_and_gets_a_reply() {
 fn gen_server_call_from_erlang_reaches_a_mailbox() {
     use beamlink::gen_server::GenMessage;
     let mut s = setup();
-    let me = s.node.name().to_string();
+    let me = s.node.name().as_str().to_string();
     let mut srv = s.node.mailbox_named("srv").unwrap();
     s.rt.spawn(async move {
         while let Ok(m) = srv.recv().await {
@@ -122,7 +122,7 @@ fn gen_server_call_from_erlang_reaches_a_mailbox() {
 #[test]
 fn rpc_from_erlang_into_rust_functions_and_an_undefined_one() {
     let mut s = setup();
-    let me = s.node.name().to_string();
+    let me = s.node.name().as_str().to_string();
     s.node.register_rpc("math", "add", |args| match args.as_slice() {
         [Term::Int(a), Term::Int(b)] => Ok(Term::Int(a + b)),
         _ => Err(Term::atom("badarg")),
@@ -219,7 +219,7 @@ fn links_propagate_exits_both_ways() {
 
     // A mailbox linked to a BEAM process that exits with `crash`: not trapping, it ends.
     let mut a = s.node.mailbox_named("linker").unwrap();
-    let me = s.node.name().to_string();
+    let me = s.node.name().as_str().to_string();
     s.erl.eval(&format!(
         "V = spawn(fun() -> receive go -> exit(crash) end end), {{linker, '{me}'}} ! {{victim, V}}, ok."
     ));
@@ -302,7 +302,7 @@ fn peer_killed_fires_noconnection_and_nodedown() {
     let mut s = setup();
     register_harness(&mut s.erl);
     let erl = s.erl.node().to_string();
-    let me = s.node.name().to_string();
+    let me = s.node.name().as_str().to_string();
     let mut events = s.node.monitor_nodes();
     let mut watcher = s.node.mailbox_named("watcher").unwrap();
     watcher.trap_exit(true);

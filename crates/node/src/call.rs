@@ -48,7 +48,7 @@ impl Node {
             Dest::Name(n) => (
                 mb.monitor_name(n, self.name()),
                 self.name().clone(),
-                n.to_string(),
+                n.as_str().to_string(),
             ),
             Dest::Remote { name, node } => (
                 mb.monitor_name(name, node),
@@ -91,7 +91,7 @@ fn down_error(reason: &Term, node: &Atom, what: String) -> CallError {
     if reason.is_atom("noproc") {
         CallError::NoProc(what)
     } else if reason.is_atom("noconnection") {
-        CallError::NodeDown(node.to_string())
+        CallError::NodeDown(node.as_str().to_string())
     } else {
         CallError::Exit(reason.clone())
     }

@@ -165,17 +165,17 @@ impl Connections {
             }
             e.queued += 1;
             return e.tx.send(item).map_err(|_| Error::NotConnected {
-                node: peer.to_string(),
+                node: peer.as_str().to_string(),
             });
         }
         if !connect {
             return Err(Error::NotConnected {
-                node: peer.to_string(),
+                node: peer.as_str().to_string(),
             });
         }
         let Some(setup) = self.setup.get() else {
             return Err(Error::Connect {
-                node: peer.to_string(),
+                node: peer.as_str().to_string(),
                 reason: "this node does not do distribution".into(),
             });
         };
@@ -201,7 +201,7 @@ impl Connections {
         }
         let Some(setup) = self.setup.get() else {
             return Err(Error::Connect {
-                node: peer.to_string(),
+                node: peer.as_str().to_string(),
                 reason: "this node does not do distribution".into(),
             });
         };

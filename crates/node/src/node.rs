@@ -387,7 +387,7 @@ impl Node {
             .inner
             .registry
             .whereis(name)
-            .ok_or_else(|| Error::NotRegistered(name.to_string()))?;
+            .ok_or_else(|| Error::NotRegistered(name.as_str().to_string()))?;
         self.deliver_to_pid(&pid, msg);
         Ok(())
     }
