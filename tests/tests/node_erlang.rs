@@ -414,3 +414,58 @@ fn beamlink_calls_rpc_eval_and_cast_into_erlang() {
         "yes"
     );
 }
+
+#[test]
+fn demonitor_and_unlink_reach_the_beam() {
+    let mut s = setup();
+    register_harness(&mut s.erl);
+    let erl = s.erl.node().to_string();
+    let me = s.node.name().as_str().to_string();
+    let mut mb = s.node.mailbox_named("holder").unwrap();
+    s.erl.eval(&format!(
+        "S = spawn(fun() -> receive after infinity -> ok end end), put(s, S), {{holder, '{me}'}} ! {{s, S}}, ok."
+    ));
+    let target = s.rt.block_on(mb.recv_timeout(T)).unwrap().as_tuple().unwrap()[1]
+        .as_pid()
+        .unwrap()
+        .clone();
+    let r = mb.monitor(&target);
+    mb.link(&target).unwrap();
+    mb.send(("harness", erl.as_str()), Term::atom("sync")).unwrap();
+    s.erl.eval("receive sync -> ok end.");
+    let info = "S = get(s), {monitored_by, M} = process_info(S, monitored_by), {links, L} = process_info(S, links), {length(M), length(L)}.";
+    assert_eq!(s.erl.eval(info), "{1,1}");
+    assert!(mb.demonitor(&r));
+    mb.unlink(&target);
+    mb.send(("harness", erl.as_str()), Term::atom("sync")).unwrap();
+    s.erl.eval("receive sync -> ok end.");
+    assert_eq!(s.erl.eval(info), "{0,0}");
+}
+
+#[test]
+fn stopping_the_node_disconnects_and_unregisters() {
+    let mut s = setup();
+    let me = s.node.name().as_str().to_string();
+    assert_eq!(
+        s.erl
+            .eval(&format!("net_adm:ping('{me}'), monitor_node('{me}', true).")),
+        "true"
+    );
+    let short = me.split('@').next().unwrap().to_string();
+    let names = "{ok, Names} = erl_epmd:names(\"127.0.0.1\"), [N || {N, _} <- Names].";
+    assert!(s.erl.eval(names).contains(&short));
+    s.rt.block_on(s.node.stop());
+    assert_eq!(
+        s.erl.eval(&format!(
+            "receive {{nodedown, '{me}'}} -> down after 5000 -> up end."
+        )),
+        "down"
+    );
+    assert!(!s.erl.eval(names).contains(&short));
+    let erl = s.erl.node().to_string();
+    assert_eq!(
+        s.rt.block_on(s.node.ping(&erl)),
+        Ping::Pang,
+        "a stopped node connects no more"
+    );
+}

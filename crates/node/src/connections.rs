@@ -97,6 +97,8 @@ pub(crate) struct Connections {
     removed: Notify,
     pub(crate) setup: OnceLock<DistSetup>,
     our_name: OnceLock<String>,
+    /// Set by [`Node::stop`]: no connection is set up any more.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Connections {
@@ -108,6 +110,7 @@ impl Connections {
             removed: Notify::new(),
             setup: OnceLock::new(),
             our_name: OnceLock::new(),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -173,7 +176,8 @@ impl Connections {
                 node: peer.as_str().to_string(),
             });
         }
-        let Some(setup) = self.setup.get() else {
+        let setup = self.setup.get().filter(|_| !self.stopped.load(Ordering::Acquire));
+        let Some(setup) = setup else {
             return Err(Error::Connect {
                 node: peer.as_str().to_string(),
                 reason: "this node does not do distribution".into(),
@@ -199,7 +203,8 @@ impl Connections {
         if t.contains_key(peer) {
             return Ok(());
         }
-        let Some(setup) = self.setup.get() else {
+        let setup = self.setup.get().filter(|_| !self.stopped.load(Ordering::Acquire));
+        let Some(setup) = setup else {
             return Err(Error::Connect {
                 node: peer.as_str().to_string(),
                 reason: "this node does not do distribution".into(),
@@ -303,6 +308,9 @@ impl Connections {
 
 impl Arbiter for Connections {
     fn accept_pending(&self, request: &AcceptRequest) -> AcceptDecision {
+        if self.stopped.load(Ordering::Acquire) {
+            return AcceptDecision::NotAllowed;
+        }
         if request.dynamic {
             return AcceptDecision::named_on(&request.name);
         }
@@ -534,6 +542,11 @@ async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Established) {
 }
 
 impl Connections {
+    /// No new connections from now on (the node is stopping).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+    }
+
     /// After a lost simultaneous connect: waits up to `limit` for the peer's connection
     /// to take over the entry. Returns `true` when it did (or the entry is gone).
     async fn await_peer(&self, peer: &Atom, id: u64, limit: std::time::Duration) -> bool {

@@ -222,8 +222,11 @@ impl Node {
     }
 
     /// Stops the node: closes every connection (peers see it go down), stops
-    /// listening, and unregisters from EPMD. Processes stay, without distribution.
+    /// listening, unregisters from EPMD, and sets up no connection any more. Local
+    /// processes stay; links and monitors across the closed connections fire
+    /// `noconnection`.
     pub async fn stop(&self) {
+        self.inner.connections.stop();
         if let Some(a) = self
             .inner
             .acceptor
