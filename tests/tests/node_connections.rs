@@ -325,3 +325,35 @@ fn unreachable_nodes_give_typed_errors_and_the_port_range_is_honoured() {
         "only net_kernel, rex and the mailbox are left"
     );
 }
+
+#[test]
+fn a_dynamic_name_is_given_by_the_first_peer() {
+    let epmd = Epmd::start();
+    let mut erl = Beam::erlang().epmd(epmd.port).start();
+    let rt = runtime();
+    let node = rt
+        .block_on(
+            Node::builder_dynamic("127.0.0.1")
+                .cookie(erl.cookie())
+                .epmd(EpmdMode::External { port: epmd.port })
+                .start_via(erl.node()),
+        )
+        .unwrap();
+    let me = node.name().as_str().to_string();
+    assert!(
+        me.ends_with("@127.0.0.1") && me.len() > "@127.0.0.1".len(),
+        "{me}"
+    );
+    assert!(node.is_connected(erl.node()));
+    assert_eq!(erl.eval(&format!("lists:member('{me}', nodes(hidden)).")), "true");
+    let mut inbox = node.mailbox_named("inbox").unwrap();
+    erl.eval(&format!("{{inbox, '{me}'}} ! hello_dynamic."));
+    assert_eq!(
+        rt.block_on(inbox.recv_timeout(T)).unwrap(),
+        Term::atom("hello_dynamic")
+    );
+    assert_eq!(
+        rt.block_on(node.rpc(erl.node(), "erlang", "node", vec![], T)),
+        Ok(Term::atom(erl.node()))
+    );
+}

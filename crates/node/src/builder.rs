@@ -186,10 +186,19 @@ impl NodeBuilder {
     }
 
     /// Starts the node: reads the cookie, listens, registers with EPMD as configured,
-    /// and starts the system processes (`net_kernel`, `rex`).
+    /// and starts the system processes (`net_kernel`, `rex`). A dynamic name needs
+    /// [`NodeBuilder::start_via`].
     pub async fn start(self) -> Result<Node, Error> {
         let (config, cookie) = self.config()?;
         Node::start(config, cookie).await
+    }
+
+    /// Starts a node with a dynamic name ([`NodeBuilder::dynamic`]) by connecting to
+    /// `peer`, which names it (`NAME_ME`, as `erl_call -R`). The node neither listens
+    /// nor registers with EPMD; it can connect to other nodes under its new name.
+    pub async fn start_via(self, peer: &str) -> Result<Node, Error> {
+        let (config, cookie) = self.config()?;
+        Node::start_dynamic(config, cookie, peer).await
     }
 }
 

@@ -367,7 +367,7 @@ impl Arbiter for Connections {
 }
 
 /// Resolves `peer`'s address (EPMD or the fixed port) and its host.
-async fn resolve(lookup: &PortLookup, peer: &str) -> Result<SocketAddr, String> {
+pub(crate) async fn resolve(lookup: &PortLookup, peer: &str) -> Result<SocketAddr, String> {
     let port = lookup.resolve(peer).await.map_err(|e| e.to_string())?;
     let host = port.host.clone();
     let target = format!("{}:{}", host, port.port);
@@ -502,7 +502,7 @@ impl Connections {
 
 /// Runs an established connection: forwards the queue, hands received messages to the
 /// node, and when it goes down fires `noconnection` for everything across it.
-async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Established) {
+pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Established) {
     let conns = &node.inner.connections;
     let Some((id, mut rx)) = conns.claim(&peer, id, &est) else {
         est.handle.close().await;

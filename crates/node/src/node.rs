@@ -163,6 +163,12 @@ impl Node {
         }
     }
 
+    /// A builder for a node named by the first peer it connects to (see
+    /// [`crate::NodeBuilder::start_via`]); `host` is our host part.
+    pub fn builder_dynamic(host: &str) -> crate::builder::NodeBuilder {
+        crate::builder::NodeBuilder::dynamic(host)
+    }
+
     /// A node that only has local processes: no listener, no EPMD, no connections. For
     /// tests and for using mailboxes, links and monitors inside one program.
     pub fn local(name: &str) -> Result<Node, Error> {
@@ -210,6 +216,87 @@ impl Node {
         *node.inner.acceptor.lock().unwrap_or_else(|e| e.into_inner()) = Some(accept);
         node.start_system_processes();
         Ok(node)
+    }
+
+    /// Starts a node whose name `peer` gives it; see [`crate::NodeBuilder::start_via`].
+    pub(crate) async fn start_dynamic(config: Config, cookie: Cookie, peer: &str) -> Result<Node, Error> {
+        let crate::name::NodeName::Dynamic { host } = &config.name else {
+            return Err(Error::Other(
+                "start_via needs a dynamic name (NodeBuilder::dynamic)".into(),
+            ));
+        };
+        let dist_cookie = beamlink_dist::Cookie::new(cookie.expose());
+        let ask = beamlink_dist::HandshakeConfig::dynamic(host.clone(), dist_cookie.clone())
+            .flags(crate::connections::node_flags())
+            .visible(!config.hidden)
+            .setup_time(config.setup_timeout);
+        let connection = beamlink_dist::ConnectionConfig {
+            net_ticktime: config.net_ticktime,
+            ..beamlink_dist::ConnectionConfig::default()
+        };
+        let lookup = match config.epmd {
+            crate::builder::EpmdMode::External { port } | crate::builder::EpmdMode::Embedded { port } => {
+                beamlink_epmd::PortLookup::Epmd { port }
+            }
+            crate::builder::EpmdMode::None { listen_port } => beamlink_epmd::PortLookup::Fixed(listen_port),
+        };
+        let addr = crate::connections::resolve(&lookup, peer)
+            .await
+            .map_err(|reason| Error::Connect {
+                node: peer.to_string(),
+                reason,
+            })?;
+        let est =
+            beamlink_dist::Connection::connect(addr, peer, &ask, &connection, &beamlink_dist::AcceptAll)
+                .await
+                .map_err(|e| Error::Connect {
+                    node: peer.to_string(),
+                    reason: e.to_string(),
+                })?;
+        let name_text = est.local_node.clone();
+        let creation = est.local_creation;
+        let handshake = beamlink_dist::HandshakeConfig::new(name_text.clone(), dist_cookie)
+            .creation(creation)
+            .flags(crate::connections::node_flags())
+            .visible(!config.hidden)
+            .setup_time(config.setup_timeout);
+        let node = Node::assemble(Atom::new(&name_text), creation, Some(config), Some(cookie));
+        let conns = &node.inner.connections;
+        conns.set_our_name(&name_text);
+        let _ = conns.setup.set(crate::connections::DistSetup {
+            handshake,
+            connection,
+            lookup,
+            runtime: tokio::runtime::Handle::current(),
+        });
+        let peer_atom = Atom::new(&est.peer.node);
+        let mut events = conns.subscribe();
+        node.start_system_processes();
+        tokio::spawn(crate::connections::run(
+            node.clone(),
+            peer_atom.clone(),
+            None,
+            est,
+        ));
+        // Ready once the connection's task has put it in the table.
+        loop {
+            match events.recv().await {
+                Ok(crate::NodeEvent::Up { node: n, .. }) if n == peer_atom => return Ok(node),
+                Ok(crate::NodeEvent::Down { node: n, reason }) if n == peer_atom => {
+                    return Err(Error::Connect {
+                        node: peer.to_string(),
+                        reason,
+                    })
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    return Err(Error::Connect {
+                        node: peer.to_string(),
+                        reason: "node stopped".into(),
+                    })
+                }
+            }
+        }
     }
 
     /// The port the node listens on for distribution (0 for a local node).
