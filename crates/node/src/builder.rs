@@ -13,13 +13,22 @@ use std::time::Duration;
 pub enum EpmdMode {
     /// Register with the EPMD already running on this host at `port` (4369 by default,
     /// or `ERL_EPMD_PORT`), as `erl` does.
-    External { port: u16 },
+    External {
+        /// EPMD's port.
+        port: u16,
+    },
     /// Run an EPMD inside this process on `port` when none answers there, and register
     /// with it.
-    Embedded { port: u16 },
+    Embedded {
+        /// The port to serve (or find) EPMD on.
+        port: u16,
+    },
     /// Register nowhere: peers must know the port (`-erl_epmd_port`-style setups);
     /// the node listens on exactly `listen_port`.
-    None { listen_port: u16 },
+    None {
+        /// The one port every node listens on.
+        listen_port: u16,
+    },
 }
 
 impl EpmdMode {

@@ -30,10 +30,20 @@ use tokio::sync::{broadcast, mpsc, Notify};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeEvent {
     /// A connection to `node` is up.
-    Up { node: Atom, hidden: bool },
+    Up {
+        /// The peer.
+        node: Atom,
+        /// `true` when the peer is a hidden node.
+        hidden: bool,
+    },
     /// The connection to `node` is down, and why (`connection_closed`, a tick timeout,
     /// a failed setup, ...).
-    Down { node: Atom, reason: String },
+    Down {
+        /// The peer.
+        node: Atom,
+        /// Why the connection went down (or could not be set up).
+        reason: String,
+    },
 }
 
 /// The optional distribution flags a beamlink node implements.

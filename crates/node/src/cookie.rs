@@ -21,16 +21,41 @@ impl fmt::Debug for Cookie {
 /// Why a cookie could not be had. Never contains the cookie itself.
 #[derive(Debug, thiserror::Error)]
 pub enum CookieError {
+    /// The file grants permissions to group or others (erl refuses it too).
     #[error("cookie file {path} is readable or writable by group or others (mode {mode:o}): run `chmod 400 {path}`, as erl requires")]
-    Permissions { path: PathBuf, mode: u32 },
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The file could not be read.
     #[error("cannot read cookie file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Characters other than printable ASCII.
     #[error("cookie from {origin} holds characters other than printable ASCII; erl would refuse it too")]
-    BadCharacters { origin: String },
+    BadCharacters {
+        /// Where the cookie came from.
+        origin: String,
+    },
+    /// Nothing but whitespace.
     #[error("cookie from {origin} is empty: write a cookie there or set one explicitly")]
-    Empty { origin: String },
+    Empty {
+        /// Where the cookie came from.
+        origin: String,
+    },
+    /// The environment variable is not set.
     #[error("environment variable {var} is not set (or not UTF-8): set it to the cluster's cookie")]
-    MissingEnv { var: String },
+    MissingEnv {
+        /// The variable.
+        var: String,
+    },
+    /// `HOME` is not set, so `~/.erlang.cookie` has no place.
     #[error("HOME is not set, so ~/.erlang.cookie cannot be found: set HOME or give the cookie explicitly")]
     NoHome,
 }

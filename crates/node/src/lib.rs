@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! beamlink: a hidden Erlang node in Rust.
 //!
 //! A [`Node`] joins an Erlang/Elixir cluster. Its processes are [`Mailbox`]es: each has a
@@ -42,6 +43,5 @@ pub use error::{Error, RecvError};
 pub use mailbox::Mailbox;
 pub use name::{NameError, NodeName};
 pub use node::{Dest, Node};
-pub use outgoing::Outgoing;
 pub use rex::{Outcome, RpcFunction};
 pub use rpc::{EvalError, Ping, RpcError};

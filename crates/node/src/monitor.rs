@@ -14,7 +14,12 @@ pub enum Monitored {
     /// `erlang:monitor(process, Pid)`.
     Pid(Pid),
     /// `erlang:monitor(process, {Name, Node})`.
-    Name { name: Atom, node: Atom },
+    Name {
+        /// The registered name.
+        name: Atom,
+        /// The node it is registered on.
+        node: Atom,
+    },
 }
 
 impl Monitored {
@@ -41,14 +46,18 @@ impl Monitored {
 /// was set (a name monitor on this node resolves at once; a remote one may never).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watching {
+    /// What is watched.
     pub target: Monitored,
+    /// The pid a local name resolved to when the monitor was set.
     pub resolved: Option<Pid>,
 }
 
 /// A monitor someone holds on this process: who, and how they named us.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watcher {
+    /// The watching process.
     pub pid: Pid,
+    /// How it named the watched process (the `'DOWN'` names it the same way).
     pub target: Monitored,
 }
 

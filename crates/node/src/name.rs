@@ -6,19 +6,34 @@ use std::fmt;
 #[derive(Clone, PartialEq, Eq)]
 pub enum NodeName {
     /// `name@host.domain` or `name@10.1.2.3` (`erl -name`).
-    Long { name: String, host: String },
+    Long {
+        /// The part before `@`.
+        name: String,
+        /// The host part.
+        host: String,
+    },
     /// `name@host` without dots (`erl -sname`).
-    Short { name: String, host: String },
+    Short {
+        /// The part before `@`.
+        name: String,
+        /// The host part.
+        host: String,
+    },
     /// No name yet: the first peer assigns one during the handshake (`NAME_ME`, as
     /// `erl_call -R` asks). `host` is our host part.
-    Dynamic { host: String },
+    Dynamic {
+        /// Our host part.
+        host: String,
+    },
 }
 
 /// Why a node name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid node name {given:?}: {reason}")]
 pub struct NameError {
+    /// The text that was given.
     pub given: String,
+    /// What is wrong with it.
     pub reason: &'static str,
 }
 

@@ -29,7 +29,12 @@ pub enum Dest {
     /// A name registered on this node.
     Name(Atom),
     /// A name registered on a node (`{Name, Node} ! Msg`).
-    Remote { name: Atom, node: Atom },
+    Remote {
+        /// The registered name.
+        name: Atom,
+        /// The node it is registered on.
+        node: Atom,
+    },
     /// A process alias, on any node.
     Alias(Reference),
 }

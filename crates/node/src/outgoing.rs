@@ -6,7 +6,7 @@ use beamlink_term::{Atom, Pid, Reference, Term};
 /// One signal for a process on a peer node. The connection layer turns it into the
 /// control message the peer's flags call for (PAYLOAD_* variants, SEND_SENDER, ...).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outgoing {
+pub(crate) enum Outgoing {
     /// A message to a pid.
     Send { from: Pid, to: Pid, message: Term },
     /// A message to a registered name on the peer.
@@ -48,23 +48,6 @@ pub enum Outgoing {
     },
 }
 
-impl Outgoing {
-    /// The pid the signal goes to, when it names one.
-    pub fn target_pid(&self) -> Option<&Pid> {
-        match self {
-            Outgoing::Send { to, .. }
-            | Outgoing::Link { to, .. }
-            | Outgoing::UnlinkId { to, .. }
-            | Outgoing::UnlinkIdAck { to, .. }
-            | Outgoing::Exit { to, .. }
-            | Outgoing::Exit2 { to, .. }
-            | Outgoing::MonitorExit { to, .. } => Some(to),
-            Outgoing::Monitor { target, .. } | Outgoing::Demonitor { target, .. } => target.as_pid(),
-            Outgoing::RegSend { .. } | Outgoing::AliasSend { .. } => None,
-        }
-    }
-}
-
 fn pid_or_name(t: Term) -> beamlink_dist::PidOrName {
     match t {
         Term::Pid(p) => beamlink_dist::PidOrName::Pid(p),
@@ -78,7 +61,7 @@ impl Outgoing {
     /// The distribution message for this signal. `exit_payload` is whether the peer
     /// has `DFLAG_EXIT_PAYLOAD` (every OTP release since 22): exit reasons then travel as
     /// payloads (`PAYLOAD_EXIT`, `PAYLOAD_EXIT2`, `PAYLOAD_MONITOR_P_EXIT`).
-    pub fn into_message(self, exit_payload: bool) -> beamlink_dist::Message {
+    pub(crate) fn into_message(self, exit_payload: bool) -> beamlink_dist::Message {
         use beamlink_dist::{ControlMessage as C, Message};
         let with = |control, payload| Message {
             control,

@@ -24,7 +24,12 @@ pub enum Outcome {
     /// The function returned this value.
     Return(Term),
     /// The function raised an `error` with this reason and stack.
-    Error { reason: Term, stack: Term },
+    Error {
+        /// The error reason.
+        reason: Term,
+        /// The stack, `[{M, F, ArgsOrArity, Location}]`.
+        stack: Term,
+    },
 }
 
 impl Outcome {

@@ -45,7 +45,9 @@ pub enum EvalError {
 /// The answer of `net_adm:ping/1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ping {
+    /// The node answered.
     Pong,
+    /// The node is unreachable or refused us.
     Pang,
 }
 
