@@ -66,6 +66,8 @@ pub struct Config {
     pub net_ticktime: Duration,
     /// How long a connection setup may take (`net_setuptime`, default 7 s).
     pub setup_timeout: Duration,
+    /// Cookies for particular peers (`erlang:set_cookie/2`), overriding the default.
+    pub(crate) peer_cookies: Vec<(String, Cookie)>,
 }
 
 /// Builds a [`Node`]: `Node::builder("rust@127.0.0.1").cookie("secret").start().await`.
@@ -79,6 +81,7 @@ pub struct NodeBuilder {
     port_range: (u16, u16),
     net_ticktime: Duration,
     setup_timeout: Duration,
+    peer_cookies: Result<Vec<(String, Cookie)>, Error>,
 }
 
 impl NodeBuilder {
@@ -97,6 +100,7 @@ impl NodeBuilder {
             port_range: (0, 0),
             net_ticktime: Duration::from_secs(60),
             setup_timeout: Duration::from_secs(7),
+            peer_cookies: Ok(Vec::new()),
         }
     }
 
@@ -160,6 +164,19 @@ impl NodeBuilder {
         self
     }
 
+    /// Use `cookie` with `peer` instead of the default cookie (`erlang:set_cookie/2`).
+    pub fn peer_cookie(mut self, peer: &str, cookie: &str) -> Self {
+        self.peer_cookies = match (self.peer_cookies, Cookie::new(cookie)) {
+            (Ok(mut v), Ok(c)) => {
+                v.push((peer.to_string(), c));
+                Ok(v)
+            }
+            (Err(e), _) => Err(e),
+            (_, Err(e)) => Err(e.into()),
+        };
+        self
+    }
+
     /// The connection setup timeout (`net_setuptime`).
     pub fn setup_timeout(mut self, t: Duration) -> Self {
         self.setup_timeout = t;
@@ -190,6 +207,7 @@ impl NodeBuilder {
             port_range: self.port_range,
             net_ticktime: self.net_ticktime,
             setup_timeout: self.setup_timeout,
+            peer_cookies: self.peer_cookies?,
         };
         Ok((config, cookie))
     }

@@ -201,6 +201,7 @@ impl Node {
         .flags(crate::connections::node_flags())
         .visible(!config.hidden)
         .setup_time(config.setup_timeout);
+        let handshake = with_peer_cookies(handshake, &config);
         let connection = beamlink_dist::ConnectionConfig {
             net_ticktime: config.net_ticktime,
             ..beamlink_dist::ConnectionConfig::default()
@@ -235,6 +236,7 @@ impl Node {
             .flags(crate::connections::node_flags())
             .visible(!config.hidden)
             .setup_time(config.setup_timeout);
+        let ask = with_peer_cookies(ask, &config);
         let connection = beamlink_dist::ConnectionConfig {
             net_ticktime: config.net_ticktime,
             ..beamlink_dist::ConnectionConfig::default()
@@ -265,6 +267,7 @@ impl Node {
             .flags(crate::connections::node_flags())
             .visible(!config.hidden)
             .setup_time(config.setup_timeout);
+        let handshake = with_peer_cookies(handshake, &config);
         let node = Node::assemble(Atom::new(&name_text), creation, Some(config), Some(cookie));
         let conns = &node.inner.connections;
         conns.set_our_name(&name_text);
@@ -881,6 +884,17 @@ impl Node {
         }
         self.run(work);
     }
+}
+
+/// Adds the per-peer cookies of `config` to a handshake configuration.
+fn with_peer_cookies(
+    mut h: beamlink_dist::HandshakeConfig,
+    config: &Config,
+) -> beamlink_dist::HandshakeConfig {
+    for (peer, c) in &config.peer_cookies {
+        h = h.peer_cookie(peer.clone(), beamlink_dist::Cookie::new(c.expose()));
+    }
+    h
 }
 
 /// A creation number for a node that is not given one by EPMD: random, never 0 (0 means
