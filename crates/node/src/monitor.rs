@@ -1,8 +1,8 @@
 //! Monitors: who watches whom, and the `'DOWN'` message a monitor fires.
 //!
 //! Every process keeps two maps keyed by the monitor reference: the monitors it holds on
-//! others ([`MonitorTable::watching`]) and the monitors others hold on it
-//! ([`MonitorTable::watchers`]). Both ends are updated by the node as signals pass;
+//! others (`watching`) and the monitors others hold on it
+//! (`watchers`). Both ends are updated by the node as signals pass;
 //! this file is pure bookkeeping with no I/O.
 
 use beamlink_term::{Atom, Pid, Reference, Term};
