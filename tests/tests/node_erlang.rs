@@ -469,3 +469,44 @@ fn stopping_the_node_disconnects_and_unregisters() {
         "a stopped node connects no more"
     );
 }
+
+#[test]
+fn aliases_work_in_both_directions() {
+    let mut s = setup();
+    register_harness(&mut s.erl);
+    let erl = s.erl.node().to_string();
+    let me = s.node.name().as_str().to_string();
+    let mut mb = s.node.mailbox_named("aliased").unwrap();
+    // A BEAM alias as a destination.
+    s.erl.eval(&format!(
+        "A = alias(), put(a, A), {{aliased, '{me}'}} ! {{alias, A}}, ok."
+    ));
+    let a = s.rt.block_on(mb.recv_timeout(T)).unwrap().as_tuple().unwrap()[1]
+        .as_reference()
+        .unwrap()
+        .clone();
+    mb.send(beamlink::Dest::Alias(a), Term::atom("via_alias"))
+        .unwrap();
+    assert_eq!(
+        s.erl.eval("receive via_alias -> got after 5000 -> timeout end."),
+        "got"
+    );
+    // A beamlink alias reached from the BEAM, then deactivated.
+    let alias = mb.alias();
+    mb.send(
+        ("harness", erl.as_str()),
+        Term::tuple(vec![Term::atom("alias"), Term::Reference(alias.clone())]),
+    )
+    .unwrap();
+    s.erl
+        .eval("receive {alias, R} -> put(r, R), R ! to_alias, ok end.");
+    assert_eq!(s.rt.block_on(mb.recv_timeout(T)).unwrap(), Term::atom("to_alias"));
+    assert!(mb.unalias(&alias));
+    s.erl.eval(&format!(
+        "get(r) ! dropped, {{aliased, '{me}'}} ! after_unalias, ok."
+    ));
+    assert_eq!(
+        s.rt.block_on(mb.recv_timeout(T)).unwrap(),
+        Term::atom("after_unalias")
+    );
+}
