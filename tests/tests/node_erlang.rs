@@ -510,3 +510,25 @@ fn aliases_work_in_both_directions() {
         Term::atom("after_unalias")
     );
 }
+
+#[test]
+fn pids_beyond_15_bits_reach_the_beam_and_back() {
+    let mut s = setup();
+    register_harness(&mut s.erl);
+    let erl = s.erl.node().to_string();
+    let keep: Vec<beamlink::Mailbox> = (0..40_000).map(|_| s.node.mailbox().unwrap()).collect();
+    let mut mb = s.node.mailbox().unwrap();
+    assert!(mb.pid().id > 1 << 15, "{:?}", mb.pid());
+    mb.send(
+        ("harness", erl.as_str()),
+        Term::tuple(vec![Term::atom("pid"), Term::Pid(mb.pid().clone())]),
+    )
+    .unwrap();
+    s.erl.eval("receive {pid, P} -> P ! {back, P} end.");
+    let m = s.rt.block_on(mb.recv_timeout(T)).unwrap();
+    assert_eq!(
+        m,
+        Term::tuple(vec![Term::atom("back"), Term::Pid(mb.pid().clone())])
+    );
+    drop(keep);
+}

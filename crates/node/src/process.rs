@@ -85,14 +85,16 @@ impl Process {
     }
 }
 
-/// The pids of the numbers a BEAM accepts from old peers: 15 bits of id, 13 of serial.
-const MAX_ID: u32 = (1 << 15) - 1;
-const MAX_SERIAL: u32 = (1 << 13) - 1;
+/// Pid numbers go up to 2^28 - 1 (the BEAM's own range); peers take any 32-bit number
+/// since OTP 24 (`V4_NC`, which every peer must have), so the serial is not bounded
+/// below 32 bits.
+const MAX_ID: u32 = (1 << 28) - 1;
 
 /// The live local processes, and pid allocation.
 #[derive(Debug)]
 pub(crate) struct ProcessTable {
     inner: Mutex<TableInner>,
+    max_id: u32,
 }
 
 #[derive(Debug)]
@@ -106,12 +108,19 @@ impl ProcessTable {
     /// An empty table. Pid numbers start at 1 (`<N.0.0>` is init on a BEAM, and peers
     /// print ours as `<N.1.0>` onwards).
     pub fn new() -> ProcessTable {
+        ProcessTable::with_max_id(MAX_ID)
+    }
+
+    /// A table whose pid numbers wrap after `max_id` (small in tests).
+    pub fn with_max_id(max_id: u32) -> ProcessTable {
+        let inner = TableInner {
+            by_id: HashMap::new(),
+            next_id: 1,
+            serial: 0,
+        };
         ProcessTable {
-            inner: Mutex::new(TableInner {
-                by_id: HashMap::new(),
-                next_id: 1,
-                serial: 0,
-            }),
+            inner: Mutex::new(inner),
+            max_id: max_id.max(2),
         }
     }
 
@@ -128,12 +137,12 @@ impl ProcessTable {
         creation: u32,
     ) -> Option<(Arc<Process>, mpsc::UnboundedReceiver<Delivery>)> {
         let mut t = self.lock();
-        for _ in 0..=MAX_ID {
+        for _ in 0..=self.max_id {
             let id = t.next_id;
             let serial = t.serial;
-            if t.next_id >= MAX_ID {
+            if t.next_id >= self.max_id {
                 t.next_id = 1;
-                t.serial = if t.serial >= MAX_SERIAL { 0 } else { t.serial + 1 };
+                t.serial = t.serial.wrapping_add(1);
             } else {
                 t.next_id += 1;
             }
@@ -184,7 +193,7 @@ mod tests {
 
     #[test]
     fn pids_are_unique_and_reused_only_with_a_new_serial() {
-        let t = ProcessTable::new();
+        let t = ProcessTable::with_max_id(1000);
         let node = Atom::new("a@h");
         let (p1, _r1) = t.spawn(&node, 7).unwrap();
         let (p2, _r2) = t.spawn(&node, 7).unwrap();
@@ -196,7 +205,7 @@ mod tests {
         assert_eq!(t.len(), 1);
         // Walk the id space once: the freed number comes back with serial 1.
         let mut seen = None;
-        for _ in 0..MAX_ID {
+        for _ in 0..1000 {
             let (p, _r) = t.spawn(&node, 7).unwrap();
             if p.pid.id == p1.pid.id {
                 seen = Some(p.pid.clone());
