@@ -503,14 +503,12 @@ impl<'b> Cursor<'b> {
 
     /// Reads one tag and what follows it, up to the elements of a container.
     fn step(&mut self, awaiting_tail: bool) -> Result<Step, DecodeError> {
+        if let Some(v) = self.leaf()? {
+            return Ok(Step::Value(v));
+        }
         let tag_pos = self.pos;
         let tag = self.u8("a term tag")?;
         let v = match tag {
-            SMALL_INTEGER_EXT => Term::Int(self.u8("SMALL_INTEGER_EXT")? as i64),
-            INTEGER_EXT => Term::Int(i32::from_be_bytes(self.bytes::<4>("INTEGER_EXT")?) as i64),
-            ATOM_EXT | SMALL_ATOM_EXT | ATOM_UTF8_EXT | SMALL_ATOM_UTF8_EXT | ATOM_CACHE_REF => {
-                Term::Atom(self.atom_after_tag(tag, tag_pos)?)
-            }
             SMALL_TUPLE_EXT | LARGE_TUPLE_EXT => {
                 let n = if tag == SMALL_TUPLE_EXT {
                     self.u8("SMALL_TUPLE_EXT arity")? as usize
@@ -530,7 +528,6 @@ impl<'b> Cursor<'b> {
                     ));
                 }
             }
-            NIL_EXT => Term::List(Vec::new()),
             LIST_EXT => {
                 let n = self.u32("LIST_EXT length")? as usize;
                 if n >= self.left() {
@@ -553,6 +550,60 @@ impl<'b> Cursor<'b> {
                     n + 1,
                 ));
             }
+            MAP_EXT => {
+                let n = self.u32("MAP_EXT size")? as usize;
+                if n == 0 {
+                    Term::Map(Map::new())
+                } else {
+                    self.fits(n.saturating_mul(2), tag_pos, "map keys and values")?;
+                    return Ok(Step::Open(
+                        Frame::Map {
+                            pairs: Vec::with_capacity(n),
+                            key: None,
+                            left: n,
+                            start: tag_pos,
+                        },
+                        2 * n,
+                    ));
+                }
+            }
+            NEW_FUN_EXT => return self.open_fun(tag_pos),
+            COMPRESSED => {
+                return err(
+                    tag_pos,
+                    "a COMPRESSED term inside a term: it is only valid at the top level",
+                )
+            }
+            LOCAL_EXT => {
+                return err(
+                    tag_pos,
+                    "LOCAL_EXT: this term was encoded for the node that made it only \
+                     (term_to_binary with [local]) and cannot be decoded elsewhere",
+                )
+            }
+            VERSION => return err(tag_pos, "a version byte (131) where a term tag was expected"),
+            other => return err(tag_pos, format!("unknown term tag {other}")),
+        };
+        Ok(Step::Value(v))
+    }
+
+    /// The next term when it holds no other term (numbers, atoms, binaries, strings,
+    /// pids, ports, references, external funs, `[]`); `None`, with nothing consumed,
+    /// when it is a container or not a valid tag at all (which [`Cursor::step`] reports).
+    #[inline(always)]
+    fn leaf(&mut self) -> Result<Option<Term>, DecodeError> {
+        let tag_pos = self.pos;
+        let Some(&tag) = self.buf.get(tag_pos) else {
+            return err(tag_pos, "expected a term tag, found the end of the input");
+        };
+        self.pos = tag_pos + 1;
+        let v = match tag {
+            SMALL_INTEGER_EXT => Term::Int(self.u8("SMALL_INTEGER_EXT")? as i64),
+            INTEGER_EXT => Term::Int(i32::from_be_bytes(self.bytes::<4>("INTEGER_EXT")?) as i64),
+            ATOM_EXT | SMALL_ATOM_EXT | ATOM_UTF8_EXT | SMALL_ATOM_UTF8_EXT | ATOM_CACHE_REF => {
+                Term::Atom(self.atom_after_tag(tag, tag_pos)?)
+            }
+            NIL_EXT => Term::List(Vec::new()),
             STRING_EXT => {
                 let n = self.u16("STRING_EXT length")? as usize;
                 let s = self.slice(n, "STRING_EXT characters")?;
@@ -612,23 +663,6 @@ impl<'b> Cursor<'b> {
                     offset: tag_pos + 1,
                     reason: "FLOAT_EXT text is not a finite float like 1.50000000000000000000e+00".into(),
                 })?)
-            }
-            MAP_EXT => {
-                let n = self.u32("MAP_EXT size")? as usize;
-                if n == 0 {
-                    Term::Map(Map::new())
-                } else {
-                    self.fits(n.saturating_mul(2), tag_pos, "map keys and values")?;
-                    return Ok(Step::Open(
-                        Frame::Map {
-                            pairs: Vec::with_capacity(n),
-                            key: None,
-                            left: n,
-                            start: tag_pos,
-                        },
-                        2 * n,
-                    ));
-                }
             }
             NEW_PID_EXT | PID_EXT => Term::Pid(self.pid_after_tag(tag)?),
             NEW_PORT_EXT | V4_PORT_EXT | PORT_EXT => {
@@ -692,24 +726,12 @@ impl<'b> Cursor<'b> {
                     arity,
                 })
             }
-            NEW_FUN_EXT => return self.open_fun(tag_pos),
-            COMPRESSED => {
-                return err(
-                    tag_pos,
-                    "a COMPRESSED term inside a term: it is only valid at the top level",
-                )
+            _ => {
+                self.pos = tag_pos;
+                return Ok(None);
             }
-            LOCAL_EXT => {
-                return err(
-                    tag_pos,
-                    "LOCAL_EXT: this term was encoded for the node that made it only \
-                     (term_to_binary with [local]) and cannot be decoded elsewhere",
-                )
-            }
-            VERSION => return err(tag_pos, "a version byte (131) where a term tag was expected"),
-            other => return err(tag_pos, format!("unknown term tag {other}")),
         };
-        Ok(Step::Value(v))
+        Ok(Some(v))
     }
 
     /// Checks that `n` elements (one byte each at least) can follow.
@@ -943,17 +965,95 @@ fn old_float(text: &[u8]) -> Option<f64> {
 
 /// Builds a map from decoded pairs; a key that appears twice is an error, as in
 /// `binary_to_term` (which rejects such input with badarg).
+///
+/// Small maps compare every pair; larger ones sort a fast hash of each key and compare
+/// only the keys whose hashes collide, so a hostile map costs `n log n`, not `n²`.
 fn unique_map(pairs: Vec<(Term, Term)>, start: usize) -> Result<Map, DecodeError> {
-    let dup = if pairs.len() <= 16 {
+    let dup = if pairs.len() <= 8 {
         (1..pairs.len()).any(|i| pairs[..i].iter().any(|(k, _)| *k == pairs[i].0))
     } else {
-        let mut seen = std::collections::HashSet::with_capacity(pairs.len());
-        !pairs.iter().all(|(k, _)| seen.insert(k))
+        use std::hash::{Hash, Hasher};
+        let mut hashes: Vec<(u64, u32)> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| {
+                let mut h = FxHasher(0);
+                k.hash(&mut h);
+                (h.finish(), i as u32)
+            })
+            .collect();
+        hashes.sort_unstable();
+        let mut dup = false;
+        let mut i = 0;
+        while i < hashes.len() && !dup {
+            let run_len = hashes[i..].iter().take_while(|h| h.0 == hashes[i].0).count();
+            let run = &hashes[i..i + run_len];
+            // Equal keys hash alike: only a run of equal hashes needs real comparisons.
+            dup = if run_len <= 8 {
+                (1..run_len).any(|j| {
+                    run[..j]
+                        .iter()
+                        .any(|a| pairs[a.1 as usize].0 == pairs[run[j].1 as usize].0)
+                })
+            } else {
+                // Crafted collisions: sort the run by term order instead of comparing pairs.
+                let mut keys: Vec<&Term> = run.iter().map(|h| &pairs[h.1 as usize].0).collect();
+                keys.sort_unstable();
+                keys.windows(2).any(|w| w[0] == w[1])
+            };
+            i += run_len;
+        }
+        dup
     };
     if dup {
         return err(start, "a map with the same key twice (binary_to_term rejects it)");
     }
     Ok(Map::from_unique_pairs(pairs))
+}
+
+/// A fast, non-cryptographic hasher for the duplicate-key check (the multiply-rotate
+/// scheme of rustc's FxHasher). Collisions only cost a comparison.
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        for &b in chunks.remainder() {
+            self.add(b as u64);
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64)
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64)
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i)
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64)
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 #[cfg(test)]
@@ -1027,6 +1127,19 @@ mod tests {
         v.extend_from_slice(&[0; 7]);
         v.extend_from_slice(&[97, 3]);
         assert!(d(&v).is_err());
+        // Larger maps take the hashing path.
+        let big = |keys: &[u8]| {
+            let mut v = vec![131, 116, 0, 0, 0, keys.len() as u8];
+            for &k in keys {
+                v.extend_from_slice(&[97, k, 106]);
+            }
+            d(&v)
+        };
+        let keys: Vec<u8> = (0..40).collect();
+        assert_eq!(big(&keys).unwrap().as_map().map(|m| m.len()), Some(40));
+        let mut twice = keys.clone();
+        twice[39] = 3;
+        assert!(big(&twice).is_err());
     }
 
     #[test]

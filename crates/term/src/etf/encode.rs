@@ -6,7 +6,9 @@
 //! * floats: NEW_FLOAT_EXT; atoms: SMALL_ATOM_UTF8_EXT, or ATOM_UTF8_EXT past 255 bytes;
 //! * a proper list whose elements are all integers 0..=255, at most 65,535 of them:
 //!   STRING_EXT; any other non-empty list: LIST_EXT;
-//! * maps: MAP_EXT with the keys in term order (as Erlang writes maps of up to 32 keys);
+//! * maps: MAP_EXT with the pairs in the map's own order (as decoded or inserted; a map
+//!   decoded from Erlang re-encodes to the same bytes). Erlang accepts any order; it
+//!   writes small maps sorted by key, so build a map in key order to get its exact bytes;
 //! * pids: NEW_PID_EXT; ports: NEW_PORT_EXT, or V4_PORT_EXT when the id needs more than
 //!   32 bits; references: NEWER_REFERENCE_EXT; local funs: the bytes they arrived in.
 //!
@@ -15,7 +17,7 @@
 
 use super::tags::*;
 use crate::atom::MAX_ATOM_CHARS;
-use crate::{Atom, BitBinary, Map, Term};
+use crate::{Atom, BitBinary, Term};
 use num_bigint::Sign;
 
 /// A term that has no encoding: a float that is NaN or infinite, an atom longer than 255
@@ -69,9 +71,7 @@ pub fn encode_compressed(term: &Term, level: u32) -> Result<Vec<u8>, EncodeError
 enum Job<'a> {
     One(&'a Term),
     Elems(std::slice::Iter<'a, Term>),
-    Pairs(std::vec::IntoIter<&'a (Term, Term)>),
-    /// Pairs of a map whose keys were already in order (no sorted copy needed).
-    PairsInOrder(std::slice::Iter<'a, (Term, Term)>),
+    Pairs(std::slice::Iter<'a, (Term, Term)>),
     Nil,
 }
 
@@ -102,16 +102,6 @@ pub fn encode_body_to(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError>
                     }
                 },
                 Some(Job::Pairs(it)) => match it.next() {
-                    Some((k, v)) => {
-                        jobs.push(Job::One(v));
-                        k
-                    }
-                    None => {
-                        jobs.pop();
-                        continue;
-                    }
-                },
-                Some(Job::PairsInOrder(it)) => match it.next() {
                     Some((k, v)) => {
                         jobs.push(Job::One(v));
                         k
@@ -202,7 +192,7 @@ pub fn encode_body_to(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError>
             Term::Map(m) => {
                 out.push(MAP_EXT);
                 out.extend_from_slice(&len32(m.len(), "map")?.to_be_bytes());
-                jobs.push(map_job(m));
+                jobs.push(Job::Pairs(m.0.iter()));
             }
             Term::Pid(p) => {
                 out.push(NEW_PID_EXT);
@@ -256,18 +246,6 @@ pub fn encode_body_to(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError>
             }
         }
     }
-}
-
-/// The job that writes a map's pairs in key order; sorts a copy of the pair references
-/// only when the map is not in order already (maps decoded from Erlang usually are).
-fn map_job(m: &Map) -> Job<'_> {
-    let pairs = &m.0;
-    if pairs.windows(2).all(|w| w[0].0 < w[1].0) {
-        return Job::PairsInOrder(pairs.iter());
-    }
-    let mut v: Vec<&(Term, Term)> = pairs.iter().collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    Job::Pairs(v.into_iter())
 }
 
 fn len32(n: usize, what: &str) -> Result<u32, EncodeError> {
