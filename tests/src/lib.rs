@@ -19,7 +19,12 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A name no other node in this test run uses: `prefix_<pid>_<n>`.
 pub fn unique_name(prefix: &str) -> String {
-    format!("{}_{}_{}", prefix, std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}_{}_{}",
+        prefix,
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A random cookie.
@@ -31,7 +36,10 @@ pub fn random_cookie() -> String {
 
 /// A TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind an ephemeral port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
 }
 
 /// Waits until something accepts TCP connections on `addr`.
@@ -63,11 +71,16 @@ impl Epmd {
     pub fn start_in(netns: Option<&str>, addr: &str) -> Epmd {
         let port = free_port();
         let mut cmd = netns_command(netns, "epmd");
-        cmd.args(["-port", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.args(["-port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         let child = cmd.spawn().expect("start epmd (run `make deps`)");
         let epmd = Epmd { child, port };
         if netns.is_none() {
-            assert!(wait_for_port(&format!("{addr}:{port}"), START_TIMEOUT), "epmd did not start on port {port}");
+            assert!(
+                wait_for_port(&format!("{addr}:{port}"), START_TIMEOUT),
+                "epmd did not start on port {port}"
+            );
         } else {
             let ok = (0..500).any(|_| {
                 let ok = netns_command(netns, "epmd")
@@ -209,20 +222,33 @@ impl BeamBuilder {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("start erl/elixir (run `make deps`)");
         let stdin = child.stdin.take().expect("stdin");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || reader(stdout, tx));
-        let beam = Beam { child, node, cookie: self.cookie, flavor: self.flavor, stdin, lines: rx, _home: home };
+        let beam = Beam {
+            child,
+            node,
+            cookie: self.cookie,
+            flavor: self.flavor,
+            stdin,
+            lines: rx,
+            _home: home,
+        };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match beam.lines.recv_timeout(left) {
                 Ok(l) if l.starts_with("READY ") => break,
                 Ok(_) => continue,
-                Err(_) => panic!("node {} did not become ready within {:?}", beam.node, START_TIMEOUT),
+                Err(_) => panic!(
+                    "node {} did not become ready within {:?}",
+                    beam.node, START_TIMEOUT
+                ),
             }
         }
         beam
@@ -400,7 +426,8 @@ impl BeamlinkEpmd {
     /// Waits up to `timeout` for the server to stop by itself (an allowed KILL_REQ).
     pub fn wait_stopped(&mut self, timeout: Duration) -> Option<beamlink_epmd::Stopped> {
         let h = self.handle.as_mut()?;
-        self.runtime.block_on(async { tokio::time::timeout(timeout, h.stopped()).await.ok() })
+        self.runtime
+            .block_on(async { tokio::time::timeout(timeout, h.stopped()).await.ok() })
     }
 
     /// A client of this server.
@@ -491,4 +518,30 @@ impl Beam {
             }
         }
     }
+}
+pub mod release;
+
+/// The binary `bin` of workspace package `package` in this build's profile, built with
+/// `cargo build -p PACKAGE --bin BIN` first (a no-op when it is fresh), so a test never
+/// runs a stale binary.
+pub fn workspace_bin(package: &str, bin: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target directory")
+        .to_path_buf();
+    let release = dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-q", "-p", package, "--bin", bin]);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "cargo build -p {package} --bin {bin} failed");
+    let path = dir.join(bin);
+    assert!(path.exists(), "{} is missing after cargo build", path.display());
+    path
 }
