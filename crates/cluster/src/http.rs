@@ -191,3 +191,128 @@ fn nodes_json(s: &HttpState) -> Value {
         "sources": sources,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::broadcast;
+
+    use super::*;
+    use crate::membership::{ConnectError, Membership, NodeEvent};
+    use crate::strategy::StaticNodes;
+    use crate::topology::{spawn, TopologyConfig, TopologyEvent};
+    use crate::NodeName;
+
+    /// Connects to every node but `refused`.
+    struct AllBut {
+        refused: NodeName,
+        connected: Mutex<BTreeSet<NodeName>>,
+        events: broadcast::Sender<NodeEvent>,
+    }
+
+    impl Membership for AllBut {
+        async fn connect(&self, node: &NodeName) -> Result<(), ConnectError> {
+            if *node == self.refused {
+                return Err(format!("{node} refused the connection").into());
+            }
+            self.connected.lock().unwrap().insert(node.clone());
+            Ok(())
+        }
+        async fn disconnect(&self, node: &NodeName) {
+            self.connected.lock().unwrap().remove(node);
+        }
+        fn connected(&self) -> BTreeSet<NodeName> {
+            self.connected.lock().unwrap().clone()
+        }
+        fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+            self.events.subscribe()
+        }
+    }
+
+    async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).await.unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        (head[9..12].parse().unwrap(), body.to_string())
+    }
+
+    #[tokio::test]
+    async fn endpoints_report_readiness_counters_and_nodes() {
+        let a: NodeName = "app@10.0.0.1".parse().unwrap();
+        let b: NodeName = "app@10.0.0.2".parse().unwrap();
+        let m = Arc::new(AllBut {
+            refused: b.clone(),
+            connected: Mutex::default(),
+            events: broadcast::channel(8).0,
+        });
+        let config = TopologyConfig {
+            interval: Duration::from_secs(3600),
+            ..TopologyConfig::default()
+        };
+        let handle = spawn(
+            m,
+            vec![Arc::new(StaticNodes::new([a.clone(), b.clone()]))],
+            config,
+        );
+        let mut ev = handle.subscribe();
+        let mut failed = false;
+        while !failed {
+            failed = matches!(ev.recv().await, Ok(TopologyEvent::ConnectFailed { .. }));
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let all = tokio::spawn(serve(
+            listener,
+            HttpState::new(handle.view()),
+            std::future::pending(),
+        ));
+        let l2 = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr_min = l2.local_addr().unwrap();
+        let min = tokio::spawn(serve(
+            l2,
+            HttpState::new(handle.view()).min_ready(Some(1)),
+            std::future::pending(),
+        ));
+
+        assert_eq!(get(addr, "/healthz").await, (200, "ok\n".into()));
+        let (code, body) = get(addr, "/readyz").await;
+        assert_eq!(code, 503, "{body}");
+        assert!(
+            body.contains("1/2") && body.contains("missing: app@10.0.0.2"),
+            "{body}"
+        );
+        let (code, body) = get(addr_min, "/readyz").await;
+        assert_eq!(code, 200, "{body}");
+
+        let (code, body) = get(addr, "/metrics").await;
+        assert_eq!(code, 200);
+        assert!(body.contains("beamlink_cluster_discovered_total 2\n"), "{body}");
+        assert!(body.contains("beamlink_cluster_connected_nodes 1\n"), "{body}");
+        assert!(
+            body.contains("beamlink_cluster_connect_failures_total 1\n"),
+            "{body}"
+        );
+        assert!(body.contains("beamlink_cluster_ready 0\n"), "{body}");
+        assert!(body.ends_with("# EOF\n"), "{body}");
+
+        let (code, body) = get(addr, "/nodes").await;
+        assert_eq!(code, 200);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["ready"], false);
+        assert_eq!(v["peers"][0]["state"], "connected");
+        assert_eq!(v["peers"][1]["state"], "waiting");
+        assert!(v["peers"][1]["last_error"].as_str().unwrap().contains("refused"));
+        assert_eq!(v["sources"][0]["last"], "answered");
+        all.abort();
+        min.abort();
+        handle.shutdown().await;
+    }
+}
