@@ -2,11 +2,13 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the stderr subscriber once: `info` by default, `debug` with -v, `trace` with
-/// -vv, `error` with -q; `RUST_LOG` (tracing-subscriber's syntax) wins when set.
-pub fn init(verbose: u8, quiet: bool) {
+/// Installs the stderr subscriber once: `info` by default (`warn` when `quiet_default`,
+/// for commands whose output is their result), `debug` with -v, `trace` with -vv, `error`
+/// with -q; `RUST_LOG` (tracing-subscriber's syntax) wins when set.
+pub fn init(verbose: u8, quiet: bool, quiet_default: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
+        (false, 0) if quiet_default => "warn",
         (false, 0) => "info",
         (false, 1) => "debug",
         _ => "trace",
