@@ -360,13 +360,23 @@ fn join_detects_a_frozen_pod_and_a_cut_link_and_heals() {
     let mut c = ticktime_cluster(2).start();
     let me = c.net.add_pod();
     let pod = c.net.pod(me).clone();
-    let resolver = format!("{}:53", c.net.bridge_ipv4());
-    let service = c.service.clone();
-    let args = ["--dns", &service, "--basename", "app", "--resolver", &resolver];
-    let mut j = Join::start(&pod, false, &c.cookie.clone(), &args, &[]);
+    // datapio_cluster's variables name the service and the basename; a fixed
+    // distribution port, published at the EPMD beamlink runs in its pod.
+    let env = [
+        ("DATAPIO_SERVICE_NAME", c.service.clone()),
+        ("DATAPIO_APP_NAME", "app".to_string()),
+        ("BEAMLINK_RESOLVER", format!("{}:53", c.net.bridge_ipv4())),
+        ("BEAMLINK_DIST_PORT", "9000".to_string()),
+    ];
+    let mut j = Join::start(&pod, false, &c.cookie.clone(), &[], &env);
     j.wait_ready(200, SOON);
     let n0 = c.nodes[0].node().to_string();
     let n1 = c.nodes[1].node().to_string();
+    assert_eq!(
+        c.nodes[0].eval(&format!("erl_epmd:port_please(\"beamlink\", \"{}\").", pod.ipv4)),
+        "{port,9000,6}",
+        "a BEAM finds beamlink's fixed port at the EPMD in its pod"
+    );
 
     // Frozen: down within net_ticktime (4 s), not ready; back after SIGCONT.
     c.nodes[0].freeze();
