@@ -39,39 +39,42 @@ fn env(var: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// A comma-separated environment variable as a list.
-fn env_list(var: &str) -> Vec<String> {
-    env(var)
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
+/// The source flags, completed from the process environment (see [`sources_with_env`]).
+pub fn sources_from_env(flags: &SourceArgs) -> SourceArgs {
+    sources_with_env(flags, env)
 }
 
-/// The source flags, completed from the environment where a flag is absent:
-/// BEAMLINK_NODES, BEAMLINK_EPMD, BEAMLINK_DNS (else datapio_cluster's
-/// DATAPIO_SERVICE_NAME), BEAMLINK_SRV, BEAMLINK_BASENAME (else DATAPIO_APP_NAME),
-/// BEAMLINK_RESOLVER.
-pub fn sources_from_env(flags: &SourceArgs) -> SourceArgs {
+/// The source flags, completed from `env` where a flag is absent: BEAMLINK_NODES,
+/// BEAMLINK_EPMD, BEAMLINK_DNS, BEAMLINK_SRV (comma separated), else datapio_cluster's
+/// DATAPIO_SERVICE_NAME as the DNS name when no source is given at all;
+/// BEAMLINK_BASENAME, else DATAPIO_APP_NAME; BEAMLINK_RESOLVER.
+pub fn sources_with_env(flags: &SourceArgs, env: impl Fn(&str) -> Option<String>) -> SourceArgs {
+    let list = |var: &str| -> Vec<String> {
+        env(var)
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let mut s = flags.clone();
     if s.nodes.is_empty() {
-        s.nodes = env_list("BEAMLINK_NODES");
+        s.nodes = list("BEAMLINK_NODES");
     }
     if s.epmd.is_empty() {
-        s.epmd = env_list("BEAMLINK_EPMD");
+        s.epmd = list("BEAMLINK_EPMD");
     }
     if s.dns.is_empty() {
-        s.dns = env_list("BEAMLINK_DNS");
+        s.dns = list("BEAMLINK_DNS");
     }
     if s.srv.is_empty() {
-        s.srv = env_list("BEAMLINK_SRV");
+        s.srv = list("BEAMLINK_SRV");
     }
     let no_source = s.nodes.is_empty() && s.epmd.is_empty() && s.dns.is_empty() && s.srv.is_empty();
     if no_source {
-        s.dns = env_list("DATAPIO_SERVICE_NAME");
+        s.dns = list("DATAPIO_SERVICE_NAME");
     }
     if s.basename.is_none() {
         s.basename = env("BEAMLINK_BASENAME").or_else(|| env("DATAPIO_APP_NAME"));
@@ -281,5 +284,56 @@ fn log_event(format: &OutputFormat, ev: &TopologyEvent) {
             announce(format, "lookup-failed", source, Some(error))
         }
         TopologyEvent::LookupEmpty { source } => announce(format, "lookup-empty", source, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn the_environment_fills_what_the_flags_leave_out() {
+        let env = with(&[
+            ("BEAMLINK_DNS", "a-headless, b-headless"),
+            ("BEAMLINK_BASENAME", "app"),
+            ("DATAPIO_SERVICE_NAME", "ignored"),
+            ("DATAPIO_APP_NAME", "ignored"),
+            ("BEAMLINK_RESOLVER", "10.96.0.10:53"),
+        ]);
+        let s = sources_with_env(&SourceArgs::default(), &env);
+        assert_eq!(s.dns, ["a-headless", "b-headless"]);
+        assert_eq!(s.basename.as_deref(), Some("app"));
+        assert_eq!(s.resolver.as_deref(), Some("10.96.0.10:53"));
+
+        let flags = SourceArgs {
+            epmd: vec!["db1".into()],
+            basename: Some("mine".into()),
+            ..SourceArgs::default()
+        };
+        let s = sources_with_env(&flags, &env);
+        assert_eq!(s.epmd, ["db1"]);
+        assert_eq!(
+            s.basename.as_deref(),
+            Some("mine"),
+            "a flag wins over the environment"
+        );
+    }
+
+    #[test]
+    fn datapio_variables_name_the_service_and_basename() {
+        let env = with(&[
+            ("DATAPIO_SERVICE_NAME", "myapp-headless"),
+            ("DATAPIO_APP_NAME", "myapp"),
+        ]);
+        let s = sources_with_env(&SourceArgs::default(), env);
+        assert_eq!(s.dns, ["myapp-headless"]);
+        assert_eq!(s.basename.as_deref(), Some("myapp"));
+        let none = sources_with_env(&SourceArgs::default(), with(&[]));
+        assert!(none.dns.is_empty() && none.nodes.is_empty() && none.basename.is_none());
     }
 }
