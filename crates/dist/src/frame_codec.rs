@@ -57,38 +57,53 @@ impl Default for FrameLimits {
 /// connection reports it and disconnects, as the BEAM does with a malformed message.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FrameError {
+    /// A zero-length frame reached the decoder (ticks are the connection's business).
     #[error("the peer sent an empty frame outside a tick")]
     Empty,
+    /// The first bytes name no frame kind this protocol has.
     #[error("the peer sent a frame starting with {0:?}: neither pass-through (112) nor a distribution header (131 then 68, 69 or 70)")]
     UnknownFrameType(Vec<u8>),
+    /// The frame ends before its header does.
     #[error("the peer sent a frame that ends inside its {0}")]
     Truncated(&'static str),
+    /// The atom-cache part of a distribution header is malformed.
     #[error(transparent)]
     Header(#[from] HeaderError),
+    /// A first fragment announced zero fragments.
     #[error(
         "the peer sent a fragmented message (sequence {sequence}) with fragment id 0; ids count down to 1"
     )]
     FragmentIdZero { sequence: u64 },
+    /// A first fragment for a sequence id that is still incomplete.
     #[error("the peer started fragmented message sequence {sequence} again before finishing it")]
     SequenceRestarted { sequence: u64 },
+    /// A following fragment for a sequence id that was never started.
     #[error("the peer sent fragment {fragment} of sequence {sequence}, which it never started")]
     UnknownSequence { sequence: u64, fragment: u64 },
+    /// A following fragment with the wrong fragment id.
     #[error("the peer sent fragment {got} of sequence {sequence} where fragment {expected} was due")]
     FragmentOutOfOrder { sequence: u64, expected: u64, got: u64 },
+    /// A message over [`FrameLimits::max_message_size`].
     #[error(
         "the peer sent a message of {size} bytes, over the limit of {limit} (FrameLimits::max_message_size)"
     )]
     MessageTooLarge { size: usize, limit: usize },
+    /// More incomplete messages than [`FrameLimits::max_fragmented_in_flight`].
     #[error("the peer has more than {limit} fragmented messages in flight (FrameLimits::max_fragmented_in_flight)")]
     TooManyInFlight { limit: usize },
+    /// Incomplete messages over [`FrameLimits::max_buffered_bytes`] together.
     #[error("the peer's incomplete fragmented messages hold {size} bytes, over the limit of {limit} (FrameLimits::max_buffered_bytes)")]
     TooMuchBuffered { size: usize, limit: usize },
+    /// The control message or payload is not a valid external term.
     #[error("the peer sent a {what} that is not a valid external term: {source}")]
     Term { what: &'static str, source: DecodeError },
+    /// The control term is not a control message (unknown operation, wrong fields).
     #[error(transparent)]
     Control(#[from] ControlError),
+    /// A control message that needs a payload came without one.
     #[error("the peer sent {0} without the payload term that must follow it")]
     MissingPayload(&'static str),
+    /// Bytes left over after the last term of the message.
     #[error("the peer sent {name} followed by {count} bytes that belong to no term")]
     TrailingBytes { name: &'static str, count: usize },
 }
@@ -231,12 +246,16 @@ fn decode_body(
 /// A message this node cannot send.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EncodeError {
+    /// The control message or payload is not a valid external term.
     #[error(transparent)]
     Term(#[from] beamlink_term::etf::EncodeError),
+    /// A control message that needs a payload came without one.
     #[error("{name} must be sent with a payload term")]
     MissingPayload { name: &'static str },
+    /// A payload for a control message that has none.
     #[error("{name} carries no payload, but one was given")]
     UnexpectedPayload { name: &'static str },
+    /// A message too large for one packet, for a peer without fragments.
     #[error(
         "a message of {size} bytes does not fit in one packet (4 GiB) and the peer does not accept fragments"
     )]
