@@ -381,11 +381,30 @@ fn limits_are_enforced() {
         })
     );
 
-    // Together the messages in flight hold more than max_buffered_bytes.
+    // Together the messages in flight hold more than max_buffered_bytes. The first one
+    // announces 5 x 80 bytes, so its buffer takes the whole message limit (100); the
+    // second needs 80 more.
     let mut dec = FrameDecoder::new(limits);
     assert_eq!(dec.decode(frag(DIST_FRAG_HEADER, 1, 5, &[0; 80])), Ok(None));
     assert_eq!(
         dec.decode(frag(DIST_FRAG_HEADER, 2, 5, &[0; 80])),
+        Err(FrameError::TooMuchBuffered {
+            size: 180,
+            limit: 150
+        })
+    );
+
+    // A huge announcement allocates no more than the limits allow, and a buffer that
+    // grows is counted as it grows.
+    let mut dec = FrameDecoder::new(limits);
+    assert_eq!(
+        dec.decode(frag(DIST_FRAG_HEADER, 1, u64::MAX, &[0; 10])),
+        Ok(None)
+    );
+    assert_eq!(dec.decode(frag(DIST_FRAG_HEADER, 2, 3, &[0; 10])), Ok(None));
+    assert_eq!(dec.decode(frag(DIST_FRAG_CONT, 2, 2, &[0; 10])), Ok(None));
+    assert_eq!(
+        dec.decode(frag(DIST_FRAG_CONT, 2, 1, &[0; 30])),
         Err(FrameError::TooMuchBuffered {
             size: 160,
             limit: 150
