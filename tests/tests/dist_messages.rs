@@ -42,6 +42,7 @@ mod peer {
         | 0x1000000 // HANDSHAKE_23
         | 0x2000000 // UNLINK_ID
         | (1 << 34) // V4_NC
+        | (1 << 32) // SPAWN
         | (1 << 35) // ALIAS
         | (1 << 36); // MANDATORY_25_DIGEST
 
@@ -646,4 +647,135 @@ async fn ten_megabytes_both_ways_through_the_connection() {
         assert_eq!(got, format!("{{{},{}}}", 10 << 20, md5_int(&data)));
         conn.handle.close().await;
     }
+}
+
+/// Signals a real Erlang process sends to a beamlink pid, each decoded to its typed
+/// control message: link, unlink, monitor, demonitor, a send with a sequential trace
+/// token (SEND_SENDER_TT: the token is the fourth element), group leader, an exit signal
+/// with its reason as payload, a send to a process alias, and a spawn request.
+#[test]
+fn signals_from_erl_decode_to_typed_control_messages() {
+    use beamlink_dist::PidOrName;
+    let epmd = Epmd::start();
+    let mut beam = Beam::erlang().epmd(epmd.port).start();
+    let mut peer = beamlink_peer(&beam, &epmd, DIST_HDR_ATOM_CACHE | FRAGMENTS, 0);
+    assert_eq!(beam.eval("register(sink, self())."), "true");
+    let me = peer.pid(1);
+    let hello = Term::tuple(vec![Term::atom("hello"), Term::Pid(me.clone())]);
+    peer.send(&Message::reg_send(me.clone(), Atom::new("sink"), hello));
+    let got = beam.eval(
+        "receive {hello, P} -> \
+           link(P), unlink(P), \
+           M = erlang:monitor(process, P), erlang:demonitor(M), \
+           seq_trace:set_token(label, 17), P ! traced, seq_trace:set_token([]), \
+           group_leader(self(), P), \
+           exit(P, {shutdown, bye}), \
+           N = atom_to_binary(node(P)), \
+           A = binary_to_term(<<131, 90, 0, 3, 119, (byte_size(N)), N/binary, 16#12345678:32, 1:32, 2:32, 3:32>>), \
+           A ! via_alias, \
+           R = spawn_request(node(P), lists, seq, [1, 3], [monitor]), \
+           {ok, M, R} \
+         after 10000 -> timeout end.",
+    );
+    assert!(got.starts_with("{ok,#Ref<"), "{got}");
+    let shell = shell_pid(&mut beam);
+    let mut next = || peer.recv(WAIT);
+    use ControlMessage as C;
+
+    assert_eq!(
+        next().control,
+        C::Link {
+            from: shell.clone(),
+            to: me.clone()
+        }
+    );
+    let m = next();
+    assert!(
+        matches!(&m.control, C::UnlinkId { id, from, to } if *id > 0 && from == &shell && to == &me),
+        "{m:?}"
+    );
+    let monitor_ref = match next().control {
+        C::MonitorP {
+            from,
+            to: PidOrName::Pid(to),
+            reference,
+        } => {
+            assert_eq!((&from, &to), (&shell, &me));
+            reference
+        }
+        other => panic!("expected MONITOR_P, got {other:?}"),
+    };
+    assert_eq!(
+        next().control,
+        C::DemonitorP {
+            from: shell.clone(),
+            to: PidOrName::Pid(me.clone()),
+            reference: monitor_ref
+        }
+    );
+    let traced = next();
+    match &traced.control {
+        C::SendSenderTt {
+            from,
+            to,
+            trace_token,
+        } => {
+            assert_eq!((from, to), (&shell, &me));
+            let token = trace_token.as_tuple().expect("the token is a tuple");
+            assert_eq!(
+                token.len(),
+                5,
+                "{{Flags, Label, Serial, From, LastCnt}}: {trace_token:?}"
+            );
+            assert_eq!(token[1], Term::Int(17), "the label");
+        }
+        other => panic!("expected SEND_SENDER_TT, got {other:?}"),
+    }
+    assert_eq!(traced.payload, Some(Term::atom("traced")));
+    assert_eq!(
+        next().control,
+        C::GroupLeader {
+            from: shell.clone(),
+            to: me.clone()
+        }
+    );
+    let exit = next();
+    assert_eq!(
+        exit.control,
+        C::PayloadExit2 {
+            from: shell.clone(),
+            to: me.clone()
+        }
+    );
+    assert_eq!(
+        exit.payload,
+        Some(Term::tuple(vec![Term::atom("shutdown"), Term::atom("bye")]))
+    );
+    let alias = next();
+    match &alias.control {
+        C::AliasSend { from, alias } => {
+            assert_eq!(from, &shell);
+            assert_eq!(
+                (alias.node.as_str(), alias.creation, &alias.id[..]),
+                (me.node.as_str(), 0x1234_5678, &[1, 2, 3][..])
+            );
+        }
+        other => panic!("expected ALIAS_SEND, got {other:?}"),
+    }
+    assert_eq!(alias.payload, Some(Term::atom("via_alias")));
+    let spawn = next();
+    match &spawn.control {
+        C::SpawnRequest {
+            from,
+            module,
+            function,
+            arity,
+            ..
+        } => {
+            assert_eq!(from, &shell);
+            assert_eq!((module.as_str(), function.as_str(), *arity), ("lists", "seq", 2));
+        }
+        other => panic!("expected SPAWN_REQUEST, got {other:?}"),
+    }
+    assert_eq!(spawn.payload, Some(Term::list(vec![Term::Int(1), Term::Int(3)])));
 }
