@@ -679,7 +679,7 @@ fn signals_from_erl_decode_to_typed_control_messages() {
     );
     assert!(got.starts_with("{ok,#Ref<"), "{got}");
     let shell = shell_pid(&mut beam);
-    let mut next = || peer.recv(WAIT);
+    let next = || peer.recv(WAIT);
     use ControlMessage as C;
 
     assert_eq!(
