@@ -779,3 +779,234 @@ fn signals_from_erl_decode_to_typed_control_messages() {
     }
     assert_eq!(spawn.payload, Some(Term::list(vec![Term::Int(1), Term::Int(3)])));
 }
+
+/// Every control message beamlink encodes is read by a real `erl` and written back by
+/// `term_to_binary(T, [{minor_version, 2}])` to exactly the same bytes.
+#[test]
+fn every_control_message_encoding_matches_term_to_binary() {
+    use beamlink_dist::control::altact_flags;
+    use beamlink_dist::{PidOrName, Recipient, SpawnResult};
+    use beamlink_term::Reference;
+    use ControlMessage as C;
+    let mut beam = Beam::erlang().start();
+    let p1 = Pid {
+        node: Atom::new("a@b"),
+        id: 80,
+        serial: 0,
+        creation: 1,
+    };
+    let p2 = Pid {
+        node: Atom::new("c@d"),
+        id: 81,
+        serial: 2,
+        creation: 7,
+    };
+    let r = Reference {
+        node: Atom::new("a@b"),
+        creation: 1,
+        id: vec![5, 6, 7],
+    };
+    let tok = Term::tuple(vec![
+        Term::Int(6),
+        Term::atom("label"),
+        Term::Int(3),
+        Term::Pid(p1.clone()),
+        Term::Int(2),
+    ]);
+    let why = Term::tuple(vec![
+        Term::atom("shutdown"),
+        Term::binary(&b"why"[..]),
+        Term::Int(-70_000),
+    ]);
+    let name = Atom::new("näme");
+    let all = vec![
+        C::Link {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::Send { to: p2.clone() },
+        C::Exit {
+            from: p1.clone(),
+            to: p2.clone(),
+            reason: why.clone(),
+        },
+        C::Unlink {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::NodeLink,
+        C::RegSend {
+            from: p1.clone(),
+            to_name: name.clone(),
+        },
+        C::GroupLeader {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::Exit2 {
+            from: p1.clone(),
+            to: p2.clone(),
+            reason: why.clone(),
+        },
+        C::SendTt {
+            to: p2.clone(),
+            trace_token: tok.clone(),
+        },
+        C::ExitTt {
+            from: p1.clone(),
+            to: p2.clone(),
+            trace_token: tok.clone(),
+            reason: why.clone(),
+        },
+        C::RegSendTt {
+            from: p1.clone(),
+            to_name: name.clone(),
+            trace_token: tok.clone(),
+        },
+        C::Exit2Tt {
+            from: p1.clone(),
+            to: p2.clone(),
+            trace_token: tok.clone(),
+            reason: why.clone(),
+        },
+        C::MonitorP {
+            from: p1.clone(),
+            to: PidOrName::Name(name.clone()),
+            reference: r.clone(),
+        },
+        C::DemonitorP {
+            from: p1.clone(),
+            to: PidOrName::Pid(p2.clone()),
+            reference: r.clone(),
+        },
+        C::MonitorPExit {
+            from: PidOrName::Pid(p2.clone()),
+            to: p1.clone(),
+            reference: r.clone(),
+            reason: why.clone(),
+        },
+        C::SendSender {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::SendSenderTt {
+            from: p1.clone(),
+            to: p2.clone(),
+            trace_token: tok.clone(),
+        },
+        C::PayloadExit {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::PayloadExitTt {
+            from: p1.clone(),
+            to: p2.clone(),
+            trace_token: tok.clone(),
+        },
+        C::PayloadExit2 {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::PayloadExit2Tt {
+            from: p1.clone(),
+            to: p2.clone(),
+            trace_token: tok.clone(),
+        },
+        C::PayloadMonitorPExit {
+            from: PidOrName::Name(name.clone()),
+            to: p1.clone(),
+            reference: r.clone(),
+        },
+        C::SpawnRequest {
+            req_id: r.clone(),
+            from: p1.clone(),
+            group_leader: p2.clone(),
+            module: Atom::new("erpc"),
+            function: Atom::new("execute_call"),
+            arity: 4,
+            options: vec![
+                Term::atom("monitor"),
+                Term::tuple(vec![Term::atom("priority"), Term::atom("high")]),
+            ],
+        },
+        C::SpawnRequestTt {
+            req_id: r.clone(),
+            from: p1.clone(),
+            group_leader: p2.clone(),
+            module: Atom::new("m"),
+            function: Atom::new("f"),
+            arity: 0,
+            options: vec![],
+            trace_token: tok.clone(),
+        },
+        C::SpawnReply {
+            req_id: r.clone(),
+            to: p1.clone(),
+            flags: 3,
+            result: SpawnResult::Pid(p2.clone()),
+        },
+        C::SpawnReplyTt {
+            req_id: r.clone(),
+            to: p1.clone(),
+            flags: 0,
+            result: SpawnResult::Error(Atom::new("badarg")),
+            trace_token: tok.clone(),
+        },
+        C::AliasSend {
+            from: p1.clone(),
+            alias: r.clone(),
+        },
+        C::AliasSendTt {
+            from: p1.clone(),
+            alias: r.clone(),
+            trace_token: tok.clone(),
+        },
+        C::UnlinkId {
+            id: 1 << 40,
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::UnlinkIdAck {
+            id: u64::MAX,
+            from: p2.clone(),
+            to: p1.clone(),
+        },
+        C::AltactSigSend {
+            flags: altact_flags::PRIO | altact_flags::ALIAS,
+            from: p1.clone(),
+            to: Recipient::Alias(r.clone()),
+            trace_token: None,
+        },
+        C::AltactSigSend {
+            flags: altact_flags::NAME,
+            from: p1.clone(),
+            to: Recipient::Name(name.clone()),
+            trace_token: Some(tok.clone()),
+        },
+    ];
+    let mut lists = Vec::new();
+    let mut ours = Vec::new();
+    for c in &all {
+        let mut b = vec![131u8];
+        c.encode_body_to(&mut b).expect("encode");
+        lists.push(format!(
+            "[{}]",
+            b.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+        ));
+        ours.push(b);
+    }
+    let got = beam.eval(&format!(
+        "[binary_to_list(term_to_binary(binary_to_term(list_to_binary(L)), [{{minor_version, 2}}])) || L <- [{}]].",
+        lists.join(",")
+    ));
+    let theirs: Vec<Vec<u8>> = got
+        .trim_start_matches("[[")
+        .trim_end_matches("]]")
+        .split("],[")
+        .map(|l| l.split(',').map(|n| n.parse().expect("byte")).collect())
+        .collect();
+    assert_eq!(theirs.len(), all.len());
+    for ((c, ours), theirs) in all.iter().zip(&ours).zip(&theirs) {
+        assert_eq!(ours, theirs, "{}", c.name());
+    }
+}
