@@ -73,12 +73,16 @@ impl AtomCache {
 /// A distribution header the peer got wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
+    /// The header ends inside the named part.
     #[error("the distribution header ends inside its {0}")]
     Truncated(&'static str),
+    /// A reference to a cache slot that no header filled.
     #[error("the distribution header refers to atom cache slot {slot} (reference {reference}), which no earlier header filled")]
     EmptySlot { slot: usize, reference: usize },
+    /// A new atom over 255 characters.
     #[error("the distribution header brings atom cache slot {slot} an atom that is not UTF-8")]
     NotUtf8 { slot: usize },
+    /// A new atom over 255 characters.
     #[error(
         "the distribution header brings atom cache slot {slot} an atom of {chars} characters (at most 255)"
     )]
@@ -88,10 +92,13 @@ pub enum HeaderError {
 /// Why a header could not be written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderWriteError {
+    /// More than 255 references.
     #[error("{0} atom cache references in one header: at most 255")]
     TooManyRefs(usize),
+    /// A slot number outside the cache.
     #[error("atom cache slot {0} does not exist (slots are 0..2048)")]
     NoSuchSlot(u16),
+    /// A new atom over 255 characters.
     #[error("atom of {0} characters: Erlang allows at most 255")]
     AtomTooLong(usize),
 }
@@ -166,7 +173,9 @@ pub fn read_atom_cache_refs(
 /// when the header brings it (a new entry) rather than refers to what the slot holds.
 #[derive(Debug, Clone, Copy)]
 pub struct AtomCacheRef<'a> {
+    /// The cache slot, `segment * 256 + index in segment` (0..2048).
     pub slot: u16,
+    /// The atom the header brings into the slot, or `None` to refer to what it holds.
     pub new_atom: Option<&'a Atom>,
 }
 

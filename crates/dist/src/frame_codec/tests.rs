@@ -475,3 +475,125 @@ proptest! {
         prop_assert_eq!(decode_all(&mut dec, &packets), vec![msg]);
     }
 }
+
+/// Frames captured from a real OTP 25 node (erts 13.1.5) sending to a hidden node with
+/// DIST_HDR_ATOM_CACHE: two sends (the first brings four atoms into the cache, the second
+/// only refers to them), a link, an unlink, and monitors by pid and by registered name.
+#[test]
+fn frames_captured_from_otp25() {
+    let erl = || Pid {
+        node: Atom::new("erl_9142_0@127.0.0.1"),
+        id: 9,
+        serial: 0,
+        creation: 1795609020,
+    };
+    let me = || Pid {
+        node: Atom::new("bl_9142_1@127.0.0.1"),
+        id: 1,
+        serial: 0,
+        creation: 0x1234_5678,
+    };
+    let reference = |w: u32| Reference {
+        node: Atom::new("erl_9142_0@127.0.0.1"),
+        creation: 1795609020,
+        id: vec![w, 2446589954, 2497246262],
+    };
+    let msg = |n| Term::tuple(vec![Term::atom("msg"), Term::Int(n), Term::atom("some_atom")]);
+    let send = |n| Message {
+        control: ControlMessage::SendSender {
+            from: erl(),
+            to: me(),
+        },
+        payload: Some(msg(n)),
+    };
+    let frames: Vec<(&[u8], Message)> = vec![
+        (
+            &[
+                131, 68, 4, 191, 207, 0, 63, 20, 101, 114, 108, 95, 57, 49, 52, 50, 95, 48, 64, 49, 50, 55,
+                46, 48, 46, 48, 46, 49, 127, 19, 98, 108, 95, 57, 49, 52, 50, 95, 49, 64, 49, 50, 55, 46, 48,
+                46, 48, 46, 49, 246, 3, 109, 115, 103, 110, 9, 115, 111, 109, 101, 95, 97, 116, 111, 109,
+                104, 3, 97, 22, 88, 82, 0, 0, 0, 0, 9, 0, 0, 0, 0, 107, 6, 209, 188, 88, 82, 1, 0, 0, 0, 1,
+                0, 0, 0, 0, 18, 52, 86, 120, 104, 3, 82, 2, 97, 1, 82, 3,
+            ],
+            send(1),
+        ),
+        (
+            &[
+                131, 68, 4, 55, 71, 0, 63, 127, 246, 110, 104, 3, 97, 22, 88, 82, 0, 0, 0, 0, 9, 0, 0, 0, 0,
+                107, 6, 209, 188, 88, 82, 1, 0, 0, 0, 1, 0, 0, 0, 0, 18, 52, 86, 120, 104, 3, 82, 2, 97, 2,
+                82, 3,
+            ],
+            send(2),
+        ),
+        (
+            &[
+                131, 68, 2, 55, 0, 63, 127, 104, 3, 97, 1, 88, 82, 0, 0, 0, 0, 9, 0, 0, 0, 0, 107, 6, 209,
+                188, 88, 82, 1, 0, 0, 0, 1, 0, 0, 0, 0, 18, 52, 86, 120,
+            ],
+            Message::control(ControlMessage::Link {
+                from: erl(),
+                to: me(),
+            }),
+        ),
+        (
+            &[
+                131, 68, 2, 55, 0, 63, 127, 104, 4, 97, 35, 97, 4, 88, 82, 0, 0, 0, 0, 9, 0, 0, 0, 0, 107, 6,
+                209, 188, 88, 82, 1, 0, 0, 0, 1, 0, 0, 0, 0, 18, 52, 86, 120,
+            ],
+            Message::control(ControlMessage::UnlinkId {
+                id: 4,
+                from: erl(),
+                to: me(),
+            }),
+        ),
+        (
+            &[
+                131, 68, 2, 55, 0, 63, 127, 104, 4, 97, 19, 88, 82, 0, 0, 0, 0, 9, 0, 0, 0, 0, 107, 6, 209,
+                188, 88, 82, 1, 0, 0, 0, 1, 0, 0, 0, 0, 18, 52, 86, 120, 90, 0, 3, 82, 0, 107, 6, 209, 188,
+                0, 0, 80, 10, 145, 212, 0, 2, 148, 216, 244, 54,
+            ],
+            Message::control(ControlMessage::MonitorP {
+                from: erl(),
+                to: PidOrName::Pid(me()),
+                reference: reference(20490),
+            }),
+        ),
+        (
+            &[
+                131, 68, 2, 183, 0, 63, 128, 4, 115, 105, 110, 107, 104, 4, 97, 19, 88, 82, 0, 0, 0, 0, 9, 0,
+                0, 0, 0, 107, 6, 209, 188, 82, 1, 90, 0, 3, 82, 0, 107, 6, 209, 188, 0, 0, 80, 11, 145, 212,
+                0, 2, 148, 216, 244, 54,
+            ],
+            Message::control(ControlMessage::MonitorP {
+                from: erl(),
+                to: PidOrName::Name(Atom::new("sink")),
+                reference: reference(20491),
+            }),
+        ),
+    ];
+    let mut dec = FrameDecoder::new(FrameLimits::default());
+    for (i, (bytes, expected)) in frames.into_iter().enumerate() {
+        assert_eq!(
+            dec.decode(Bytes::from_static(bytes)),
+            Ok(Some(expected)),
+            "frame {i}"
+        );
+    }
+    // The first frame's flags: four new entries in segments 7, 3, 7 and 4.
+    assert_eq!(
+        dec.atom_cache().get(7 * 256 + 63).map(|a| a.as_str()),
+        Some("erl_9142_0@127.0.0.1")
+    );
+    assert_eq!(
+        dec.atom_cache().get(3 * 256 + 127).map(|a| a.as_str()),
+        Some("bl_9142_1@127.0.0.1")
+    );
+    assert_eq!(
+        dec.atom_cache().get(7 * 256 + 246).map(|a| a.as_str()),
+        Some("msg")
+    );
+    assert_eq!(
+        dec.atom_cache().get(4 * 256 + 110).map(|a| a.as_str()),
+        Some("some_atom")
+    );
+}
