@@ -27,6 +27,8 @@ mod reader;
 mod setup;
 mod shared;
 mod stats;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use std::net::SocketAddr;
