@@ -35,10 +35,15 @@ demo: deps
 bench: deps
 	$(CARGO) bench -p beamlink-term --bench codec
 
+# Runs every cargo-fuzz target for FUZZ_SECONDS each (cargo-fuzz needs nightly features:
+# RUSTC_BOOTSTRAP=1 enables them on a stable toolchain). New findings land in
+# fuzz/artifacts/TARGET; new corpus entries go to fuzz/work/corpus/TARGET (not committed:
+# copy the good ones, minimised, into fuzz/corpus/TARGET, which the fuzzer only reads).
 fuzz:
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && for t in $$(RUSTC_BOOTSTRAP=1 cargo fuzz list); do \
-	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	cd fuzz && for t in $$(RUSTC_BOOTSTRAP=1 $(CARGO) fuzz list); do \
+	  mkdir -p work/corpus/$$t corpus/$$t && \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t work/corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
 	done
 
 lint:

@@ -474,3 +474,20 @@ pub fn epmd_command(port: u16, args: &[&str]) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
 }
+
+impl Beam {
+    /// Waits up to `timeout` for a line the node prints (a log line, for instance) that
+    /// satisfies `pred`, and returns it. Lines read before are skipped; lines an earlier
+    /// `eval` already read are not seen.
+    pub fn wait_for_line(&mut self, timeout: Duration, mut pred: impl FnMut(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if pred(&l) => return Some(l),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+}

@@ -9,6 +9,24 @@
 //!   embedded with [`EpmdServer::start_or_use`] as `erl -start_epmd true` would.
 //! - [`PortLookup`]: how to find a peer's distribution port: through EPMD, or a fixed port
 //!   for EPMD-less clusters (`-start_epmd false -erl_epmd_port P`).
+//!
+//! A node's start-up, as the node library does it:
+//!
+//! ```no_run
+//! # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+//! use beamlink_epmd::{EpmdClient, EpmdServer, NodeEntry, PortLookup, ServerConfig};
+//!
+//! // Like `erl -start_epmd true`: run an EPMD in this process unless one answers already.
+//! let port = beamlink_epmd::port_from_env()?;
+//! let epmd = EpmdServer::start_or_use(ServerConfig::with_port(port)).await?;
+//! // Register (the registration lasts while `reg` lives) and use its creation.
+//! let reg = EpmdClient::new("127.0.0.1", epmd.port()).register(&NodeEntry::new("rust", 40123)).await?;
+//! let _creation = reg.creation();
+//! // Find a peer: through EPMD, or at a fixed port in an EPMD-less cluster.
+//! let peer = PortLookup::Epmd { port }.resolve("app@10.0.0.7").await?;
+//! let _fixed = PortLookup::Fixed(6789).resolve("app@10.0.0.7").await?;
+//! # let _ = peer; Ok(()) }
+//! ```
 
 mod client;
 mod error;

@@ -1,5 +1,6 @@
 //! Atoms: interned, cheap to clone and to compare.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -26,10 +27,55 @@ fn table() -> &'static RwLock<HashSet<Arc<str>>> {
     TABLE.get_or_init(|| RwLock::new(HashSet::new()))
 }
 
+/// How many recently made atoms each thread remembers in front of the shared table.
+const RECENT_SLOTS: usize = 256;
+
+thread_local! {
+    /// A direct-mapped cache of recent atoms: the same atoms come back again and again
+    /// (node names in every pid, message tags), and a hit here costs a hash of the text
+    /// and a reference-count increment, with no lock.
+    static RECENT: RefCell<[Option<Atom>; RECENT_SLOTS]> = const { RefCell::new([const { None }; RECENT_SLOTS]) };
+}
+
+/// The cache slot for `name`: FNV-1a over the text.
+#[inline]
+fn recent_slot(name: &str) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in name.as_bytes() {
+        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+    }
+    (h ^ (h >> 16)) as usize % RECENT_SLOTS
+}
+
 impl Atom {
     /// The atom with this text. The caller is responsible for the length limit of
     /// [`MAX_ATOM_CHARS`] where it matters (the decoder and parser check it).
     pub fn new(name: &str) -> Atom {
+        let slot = recent_slot(name);
+        let hit = RECENT
+            .try_with(|r| match r.try_borrow() {
+                Ok(r) => match &r[slot] {
+                    Some(a) if &*a.0 == name => Some(a.clone()),
+                    _ => None,
+                },
+                Err(_) => None,
+            })
+            .ok()
+            .flatten();
+        if let Some(a) = hit {
+            return a;
+        }
+        let a = Atom::intern(name);
+        let _ = RECENT.try_with(|r| {
+            if let Ok(mut r) = r.try_borrow_mut() {
+                r[slot] = Some(a.clone());
+            }
+        });
+        a
+    }
+
+    /// The table's atom for `name`, adding it when there is room.
+    fn intern(name: &str) -> Atom {
         if let Ok(t) = table().read() {
             if let Some(a) = t.get(name) {
                 return Atom(a.clone());

@@ -27,6 +27,8 @@ mod reader;
 mod setup;
 mod shared;
 mod stats;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use std::net::SocketAddr;
@@ -47,6 +49,8 @@ use crate::message::Message;
 use shared::Shared;
 
 /// What the connection tells the node layer.
+// Messages are the common case: boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum ConnectionEvent {
     /// A complete message from the peer (fragments already reassembled).
@@ -71,6 +75,7 @@ pub struct Established {
 }
 
 /// An item of the send queue.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Outgoing {
     Message { lane: u64, message: Message },
@@ -149,6 +154,7 @@ impl ConnectionHandle {
     /// Queues `message`, waiting while the send queue is full. Returns the message back
     /// if the connection is down. Messages from one sender are written in the order
     /// they were queued.
+    #[allow(clippy::result_large_err)] // the error hands the message back
     pub async fn send(&self, message: Message) -> Result<(), SendError<Message>> {
         let lane = lane_of(&message);
         self.queue
@@ -164,6 +170,7 @@ impl ConnectionHandle {
     }
 
     /// Queues `message` if there is room now.
+    #[allow(clippy::result_large_err)] // the error hands the message back
     pub fn try_send(&self, message: Message) -> Result<(), TrySendError<Message>> {
         let lane = lane_of(&message);
         self.queue
@@ -246,7 +253,8 @@ impl Connection {
         connection: &ConnectionConfig,
         arbiter: &dyn Arbiter,
     ) -> Result<Established, HandshakeError> {
-        let stream = match tokio::time::timeout(handshake.setup_time, TcpStream::connect(addr)).await {
+        let deadline = tokio::time::Instant::now() + handshake.setup_time;
+        let stream = match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(source)) => {
                 return Err(HandshakeError::Io {
@@ -262,24 +270,36 @@ impl Connection {
                 })
             }
         };
-        Self::connect_stream(stream, Some(peer), handshake, connection, arbiter).await
+        Self::initiate(stream, Some(peer), handshake, connection, arbiter, deadline).await
     }
 
     /// Runs the handshake as initiator on a connected stream. With `peer` set, a node
     /// with another name is refused.
     pub async fn connect_stream(
+        stream: TcpStream,
+        peer: Option<&str>,
+        handshake: &HandshakeConfig,
+        connection: &ConnectionConfig,
+        arbiter: &dyn Arbiter,
+    ) -> Result<Established, HandshakeError> {
+        let deadline = tokio::time::Instant::now() + handshake.setup_time;
+        Self::initiate(stream, peer, handshake, connection, arbiter, deadline).await
+    }
+
+    async fn initiate(
         mut stream: TcpStream,
         peer: Option<&str>,
         handshake: &HandshakeConfig,
         connection: &ConnectionConfig,
         arbiter: &dyn Arbiter,
+        deadline: tokio::time::Instant,
     ) -> Result<Established, HandshakeError> {
         let label = peer.unwrap_or("the peer").to_string();
         stream
             .set_nodelay(true)
             .map_err(|source| HandshakeError::Io { peer: label, source })?;
         let mut buf = BytesMut::with_capacity(1024);
-        let done = setup::initiate(&mut stream, &mut buf, peer, handshake, arbiter).await?;
+        let done = setup::initiate(&mut stream, &mut buf, peer, handshake, arbiter, deadline).await?;
         Ok(start(stream, buf, done, connection))
     }
 
@@ -299,7 +319,8 @@ impl Connection {
             source,
         })?;
         let mut buf = BytesMut::with_capacity(1024);
-        let done = setup::accept(&mut stream, &mut buf, label, handshake, arbiter).await?;
+        let deadline = tokio::time::Instant::now() + handshake.setup_time;
+        let done = setup::accept(&mut stream, &mut buf, label, handshake, arbiter, deadline).await?;
         Ok(start(stream, buf, done, connection))
     }
 }
@@ -320,7 +341,7 @@ fn start(stream: TcpStream, buf: BytesMut, done: Handshaken, config: &Connection
     let reader = reader::Reader {
         socket: rd,
         buf,
-        decoder: FrameDecoder::new(config.frame_limits.clone()),
+        decoder: FrameDecoder::new(config.frame_limits),
         events: events_tx,
         shared: shared.clone(),
         net_ticktime: config.net_ticktime,

@@ -117,6 +117,7 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             }
             let mut frame = self.buf.split_to(4 + len);
             frame.advance(4);
+            Counters::add(&self.shared.counters.frames_in, 1);
             match self.decoder.decode(frame.freeze()) {
                 Ok(Some(message)) => {
                     Counters::add(&self.shared.counters.messages_in, 1);

@@ -11,6 +11,8 @@ pub(crate) struct Counters {
     pub bytes_out: AtomicU64,
     pub ticks_in: AtomicU64,
     pub ticks_out: AtomicU64,
+    pub frames_in: AtomicU64,
+    pub frames_out: AtomicU64,
     pub writes: AtomicU64,
 }
 
@@ -28,6 +30,8 @@ impl Counters {
             bytes_out: get(&self.bytes_out),
             ticks_in: get(&self.ticks_in),
             ticks_out: get(&self.ticks_out),
+            frames_in: get(&self.frames_in),
+            frames_out: get(&self.frames_out),
             writes: get(&self.writes),
         }
     }
@@ -48,6 +52,10 @@ pub struct Stats {
     pub ticks_in: u64,
     /// Ticks written.
     pub ticks_out: u64,
+    /// Frames received other than ticks (each fragment counts).
+    pub frames_in: u64,
+    /// Frames written other than ticks (each fragment counts).
+    pub frames_out: u64,
     /// Write system calls made by the writer (batching makes this much lower than the
     /// number of packets).
     pub writes: u64,

@@ -26,6 +26,13 @@ use crate::frame_codec::FrameEncoder;
 /// At most this many buffers go into one vectored write (Linux's IOV_MAX is 1024).
 const MAX_IOVECS: usize = 512;
 
+/// The writer takes more items from the queue while its lanes hold fewer packets and
+/// bytes than this, so that small messages join the lanes (and interleave) while a large
+/// message is being written, yet memory stays bounded: beyond it, the queue fills up and
+/// senders wait.
+const MAX_PENDING_PACKETS: usize = 4096;
+const MAX_PENDING_BYTES: usize = 64 << 20;
+
 /// The 4-byte empty frame that keeps a quiet connection alive.
 const TICK: [u8; 4] = [0, 0, 0, 0];
 
@@ -43,6 +50,7 @@ pub(crate) struct Writer<W> {
     pub batch_bytes: usize,
     lanes: VecDeque<Lane>,
     pending_bytes: usize,
+    pending_packets: usize,
     closing: bool,
 }
 
@@ -64,6 +72,7 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
             batch_bytes,
             lanes: VecDeque::new(),
             pending_bytes: 0,
+            pending_packets: 0,
             closing: false,
         }
     }
@@ -95,8 +104,11 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
                         }
                     }
                 }
-                // Gather whatever else is already queued, up to one batch.
-                while !self.closing && self.pending_bytes < self.batch_bytes {
+                // Gather whatever else is already queued, within the backlog limits.
+                while !self.closing
+                    && self.pending_bytes < MAX_PENDING_BYTES
+                    && self.pending_packets < MAX_PENDING_PACKETS
+                {
                     match self.queue.try_recv() {
                         Ok(item) => self.take(item)?,
                         Err(_) => break,
@@ -139,6 +151,7 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
         };
         Counters::add(&self.shared.counters.messages_out, 1);
         self.pending_bytes += packets.iter().map(Bytes::len).sum::<usize>();
+        self.pending_packets += packets.len();
         match self.lanes.iter_mut().find(|l| l.key == key) {
             Some(lane) => lane.packets.extend(packets),
             None => self.lanes.push_back(Lane {
@@ -166,6 +179,8 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
             }
         }
         self.pending_bytes = self.pending_bytes.saturating_sub(bytes);
+        self.pending_packets = self.pending_packets.saturating_sub(batch.len());
+        Counters::add(&self.shared.counters.frames_out, batch.len() as u64);
         batch
     }
 

@@ -332,10 +332,19 @@ impl Acceptor {
         })?;
         let cookie = self.setup.cookies.for_peer(&peer.node);
         if !check_digest(&reply.digest, self.setup.challenge, cookie) {
-            return Err(HandshakeError::CookieMismatch {
-                per_peer: self.setup.cookies.has_override(&peer.node),
-                peer: peer.node,
-                check: CookieCheck::TheirDigest,
+            // OTP closes without a word here, and the initiating BEAM logs nothing. We
+            // send an ack of random bytes first: it reveals nothing about our cookie, and
+            // the BEAM then logs "Invalid challenge ack", so its operator sees why too.
+            return Ok(Step::Reject {
+                send: ChallengeAck {
+                    digest: rand::random(),
+                }
+                .encode(),
+                error: HandshakeError::CookieMismatch {
+                    per_peer: self.setup.cookies.has_override(&peer.node),
+                    peer: peer.node,
+                    check: CookieCheck::TheirDigest,
+                },
             });
         }
         let ack = ChallengeAck {
@@ -467,7 +476,19 @@ mod tests {
         let mut m = Acceptor::new(setup());
         let _ = m.receive(&name_body("a@h", peer_flags())).unwrap();
         let _ = sent(m.decide(AcceptDecision::Ok).unwrap());
-        let e = m.receive(&reply_body("wrong")).unwrap_err();
+        let Step::Reject { send, error: e } = m.receive(&reply_body("wrong")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            &send[..3],
+            &[0, 17, b'a'],
+            "a decoy ack, so that a BEAM logs the failure"
+        );
+        assert_ne!(
+            &send[3..],
+            &gen_digest(1000, &Cookie::new("sesame")),
+            "never the real digest"
+        );
         assert!(e.is_cookie_mismatch());
         let text = e.to_string();
         assert!(

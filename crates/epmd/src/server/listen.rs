@@ -7,31 +7,31 @@ use tokio::net::TcpListener;
 
 use super::{ServerConfig, ServerError};
 
-/// The addresses to bind: every address when none is configured, otherwise the configured
-/// ones plus 127.0.0.1 unless a loopback is among them.
-fn addresses(config: &ServerConfig) -> (Vec<IpAddr>, bool) {
+/// The addresses to bind, each with whether it was added implicitly (its failure is then
+/// only logged): every address when none is configured; otherwise the configured ones plus
+/// the loopback of each family in use (127.0.0.1 always, ::1 when an IPv6 address is
+/// given), as epmd adds the loopback so that local nodes can always register.
+fn addresses(config: &ServerConfig) -> Vec<(IpAddr, bool)> {
     if config.addresses.is_empty() {
-        return (
-            vec![
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-            ],
-            true,
-        );
+        return vec![
+            (IpAddr::V4(Ipv4Addr::UNSPECIFIED), false),
+            (IpAddr::V6(Ipv6Addr::UNSPECIFIED), true),
+        ];
     }
-    let mut v: Vec<IpAddr> = Vec::new();
+    let mut v: Vec<(IpAddr, bool)> = Vec::new();
     for a in &config.addresses {
-        if !v.contains(a) {
-            v.push(*a);
+        if !v.iter().any(|(x, _)| x == a) {
+            v.push((*a, false));
         }
     }
-    let covers_loopback = v
-        .iter()
-        .any(|a| a.is_loopback() || *a == IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    if !covers_loopback {
-        v.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let has = |v: &[(IpAddr, bool)], f: fn(&IpAddr) -> bool| v.iter().any(|(a, _)| f(a));
+    if !has(&v, |a| a.is_ipv4() && (a.is_loopback() || a.is_unspecified())) {
+        v.push((IpAddr::V4(Ipv4Addr::LOCALHOST), false));
     }
-    (v, false)
+    if has(&v, IpAddr::is_ipv6) && !has(&v, |a| a.is_ipv6() && (a.is_loopback() || a.is_unspecified())) {
+        v.push((IpAddr::V6(Ipv6Addr::LOCALHOST), true));
+    }
+    v
 }
 
 fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -48,13 +48,14 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// Binds every address on one port. With port 0 the first bind picks the port and the
-/// others follow it. The wildcard IPv6 address is skipped (with a log line) on hosts
-/// without IPv6; any other failure fails the whole start.
+/// others follow it. An implicit IPv6 address (the wildcard by default, ::1 next to given
+/// IPv6 addresses) is skipped with a log line on hosts without IPv6; any other failure
+/// fails the whole start.
 pub(super) fn bind_all(config: &ServerConfig) -> Result<Vec<TcpListener>, ServerError> {
-    let (addrs, default_set) = addresses(config);
+    let addrs = addresses(config);
     let mut port = config.port;
     let mut out = Vec::new();
-    for ip in addrs {
+    for (ip, implicit) in addrs {
         let addr = SocketAddr::new(ip, port);
         match bind_one(addr) {
             Ok(l) => {
@@ -63,11 +64,45 @@ pub(super) fn bind_all(config: &ServerConfig) -> Result<Vec<TcpListener>, Server
                 }
                 out.push(l);
             }
-            Err(e) if default_set && ip.is_ipv6() && e.kind() != std::io::ErrorKind::AddrInUse => {
+            Err(e) if implicit && ip.is_ipv6() && e.kind() != std::io::ErrorKind::AddrInUse => {
                 tracing::info!(error = %e, "no IPv6 here; listening on IPv4 only");
             }
             Err(source) => return Err(ServerError::Bind { addr, source }),
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(list: &str) -> Vec<(IpAddr, bool)> {
+        addresses(&ServerConfig {
+            addresses: ServerConfig::parse_addresses(list).unwrap(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn loopback_is_added_as_epmd_does() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            addrs("10.0.0.5"),
+            [(ip("10.0.0.5"), false), (ip("127.0.0.1"), false)]
+        );
+        assert_eq!(addrs("127.0.0.1"), [(ip("127.0.0.1"), false)]);
+        assert_eq!(addrs("[::1]"), [(ip("::1"), false), (ip("127.0.0.1"), false)]);
+        assert_eq!(
+            addrs("fd00::5, 10.0.0.5"),
+            [
+                (ip("fd00::5"), false),
+                (ip("10.0.0.5"), false),
+                (ip("127.0.0.1"), false),
+                (ip("::1"), true)
+            ]
+        );
+        assert_eq!(addrs(""), [(ip("0.0.0.0"), false), (ip("::"), true)]);
+        assert!(ServerConfig::parse_addresses("10.0.0.1,nope").is_err());
+    }
 }

@@ -24,7 +24,8 @@ pub struct ServerConfig {
     /// The TCP port (0: any free port, the same on every address).
     pub port: u16,
     /// Addresses to listen on. Empty means every IPv4 and IPv6 address; otherwise these
-    /// plus 127.0.0.1, which is added when no loopback address is given (as epmd does).
+    /// plus the loopback (127.0.0.1, and ::1 next to IPv6 addresses) when not given, as
+    /// epmd adds it so that local nodes can always register.
     pub addresses: Vec<IpAddr>,
     /// Allow KILL_REQ while nodes are registered, and STOP_REQ (epmd's
     /// `-relaxed_command_check`).

@@ -533,7 +533,15 @@ impl<'b> Cursor<'b> {
             NIL_EXT => Term::List(Vec::new()),
             LIST_EXT => {
                 let n = self.u32("LIST_EXT length")? as usize;
-                self.fits(n.saturating_add(1), tag_pos, "list elements and tail")?;
+                if n >= self.left() {
+                    return err(
+                        tag_pos,
+                        format!(
+                            "the header claims {n} list elements and a tail but only {} bytes remain",
+                            self.left()
+                        ),
+                    );
+                }
                 if awaiting_tail {
                     return Ok(Step::MoreCells(n));
                 }
