@@ -215,7 +215,7 @@ impl BeamBuilder {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || reader(stdout, tx));
-        let mut beam = Beam { child, node, cookie: self.cookie, flavor: self.flavor, stdin, lines: rx, _home: home };
+        let beam = Beam { child, node, cookie: self.cookie, flavor: self.flavor, stdin, lines: rx, _home: home };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -491,3 +491,4 @@ impl Beam {
         }
     }
 }
+pub mod pods;
