@@ -196,7 +196,7 @@ mod peer {
                     add(&stats.headers_with_refs, 1);
                     let n = *n as usize;
                     let nibble = |i: usize| {
-                        if i % 2 == 0 {
+                        if i & 1 == 0 {
                             rest[i / 2] & 0xf
                         } else {
                             rest[i / 2] >> 4
