@@ -68,7 +68,48 @@ fn shortest_digits(a: f64) -> (String, i64) {
     let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i64 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    (digits, exp + 1)
+    let place = exp + 1;
+    (break_tie_to_even(a, digits, place), place)
+}
+
+/// When `a` lies exactly halfway between two shortest candidates, Erlang (like Ryu)
+/// takes the one whose last digit is even (`562949953421312.25` prints as `...312.2`);
+/// Rust's formatter rounds such a tie up. Ties can only happen when the gap between
+/// doubles is between 2^-18 and 2^-1, that is for 2^34 <= a < 2^53: there the double and
+/// the candidates are exact in `u128` after scaling by 2^18 and by the power of ten.
+fn break_tie_to_even(a: f64, digits: String, place: i64) -> String {
+    const SCALE: u32 = 18;
+    if !(17179869184.0..9007199254740992.0).contains(&a) {
+        return digits;
+    }
+    let frac = digits.len() as i64 - place;
+    if !(1..=18).contains(&frac) {
+        return digits;
+    }
+    let Ok(d) = digits.parse::<u128>() else {
+        return digits;
+    };
+    if d % 2 == 0 {
+        return digits;
+    }
+    // a * 2^18 is an integer below 2^71: exact.
+    let x = (a * f64::from(1u32 << SCALE)) as u128;
+    // At most 6 fractional digits here (a has 11 integer digits, 17 in all): no overflow,
+    // but checked all the same.
+    let Some(twice_a) = 10u128.checked_pow(frac as u32).and_then(|p| p.checked_mul(2 * x)) else {
+        return digits;
+    };
+    for alt in [d - 1, d + 1] {
+        if (d + alt) << SCALE == twice_a {
+            let alt_digits = format!("{alt:0width$}", width = digits.len());
+            // Same length (no carry), and it must read back as `a` too.
+            let reads_back = format!("0.{alt_digits}e{place}").parse::<f64>() == Ok(a);
+            if alt_digits.len() == digits.len() && reads_back {
+                return alt_digits;
+            }
+        }
+    }
+    digits
 }
 
 fn sci_len(digits: &str, place: i64) -> i64 {
@@ -136,6 +177,14 @@ mod tests {
             (4503599627370496.0, "4503599627370496.0"),
             (123456.00000000001, "123456.00000000001"),
             (1234567890120.0, "1234567890120.0"),
+            // Ties between two shortest candidates go to the even digit.
+            (562949953421312.25, "562949953421312.2"),
+            (562949953421312.75, "562949953421312.8"),
+            (562949953421313.25, "562949953421313.2"),
+            (-573459440423015.25, "-573459440423015.2"),
+            (70368744177664.0625, "70368744177664.06"),
+            (70368744177664.1875, "70368744177664.19"),
+            (4503599627370495.5, "4503599627370495.5"),
         ];
         for (x, want) in cases {
             assert_eq!(show(x), want, "{x:e}");
