@@ -73,17 +73,29 @@ fn shortest_digits(a: f64) -> (String, i64) {
 }
 
 /// When `a` lies exactly halfway between two shortest candidates, Erlang (like Ryu)
-/// takes the one whose last digit is even (`562949953421312.25` prints as `...312.2`);
-/// Rust's formatter rounds such a tie up. Ties can only happen when the gap between
-/// doubles is between 2^-18 and 2^-1, that is for 2^34 <= a < 2^53: there the double and
-/// the candidates are exact in `u128` after scaling by 2^18 and by the power of ten.
+/// takes the one whose last digit is even (`562949953421312.25` prints as `...312.2`,
+/// `1.00000762939453125` as `1.0000076293945312`); Rust's formatter rounds such a tie up.
+///
+/// Write `a = m * 2^-f` with `m` odd: its exact decimal expansion has `f` fractional
+/// digits, the last a 5. A tie needs the shortest form to stop one digit earlier, with
+/// `f - 1` fractional digits `d`, and `a` midway between `d` and `d ± 1` (in units of
+/// `10^-(f-1)`), that is `m * 5^(f-1) == 2d ± 1`: integer arithmetic, no big numbers.
 fn break_tie_to_even(a: f64, digits: String, place: i64) -> String {
-    const SCALE: u32 = 18;
-    if !(17179869184.0..9007199254740992.0).contains(&a) {
+    let bits = a.to_bits();
+    let exp_bits = ((bits >> 52) & 0x7FF) as i64;
+    let fraction = bits & ((1u64 << 52) - 1);
+    let (mantissa, exp2) = if exp_bits == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1u64 << 52), exp_bits - 1075)
+    };
+    if mantissa == 0 {
         return digits;
     }
-    let frac = digits.len() as i64 - place;
-    if !(1..=18).contains(&frac) {
+    let zeros = mantissa.trailing_zeros();
+    let m = u128::from(mantissa >> zeros);
+    let f = -(exp2 + i64::from(zeros));
+    if f < 1 || digits.len() as i64 - place != f - 1 {
         return digits;
     }
     let Ok(d) = digits.parse::<u128>() else {
@@ -92,24 +104,28 @@ fn break_tie_to_even(a: f64, digits: String, place: i64) -> String {
     if d % 2 == 0 {
         return digits;
     }
-    // a * 2^18 is an integer below 2^71: exact.
-    let x = (a * f64::from(1u32 << SCALE)) as u128;
-    // At most 6 fractional digits here (a has 11 integer digits, 17 in all): no overflow,
-    // but checked all the same.
-    let Some(twice_a) = 10u128.checked_pow(frac as u32).and_then(|p| p.checked_mul(2 * x)) else {
+    let Some(target) = u32::try_from(f - 1)
+        .ok()
+        .and_then(|e| 5u128.checked_pow(e))
+        .and_then(|p| p.checked_mul(m))
+    else {
         return digits;
     };
-    for alt in [d - 1, d + 1] {
-        if (d + alt) << SCALE == twice_a {
-            let alt_digits = format!("{alt:0width$}", width = digits.len());
-            // Same length (no carry), and it must read back as `a` too.
-            let reads_back = format!("0.{alt_digits}e{place}").parse::<f64>() == Ok(a);
-            if alt_digits.len() == digits.len() && reads_back {
-                return alt_digits;
-            }
-        }
+    let alt = if target == 2 * d + 1 {
+        d + 1
+    } else if target == 2 * d - 1 {
+        d - 1
+    } else {
+        return digits;
+    };
+    let alt_digits = format!("{alt:0width$}", width = digits.len());
+    // Same length (no carry), and it must read back as `a` too.
+    let reads_back = format!("0.{alt_digits}e{place}").parse::<f64>() == Ok(a);
+    if alt_digits.len() == digits.len() && reads_back {
+        alt_digits
+    } else {
+        digits
     }
-    digits
 }
 
 fn sci_len(digits: &str, place: i64) -> i64 {
@@ -185,6 +201,9 @@ mod tests {
             (70368744177664.0625, "70368744177664.06"),
             (70368744177664.1875, "70368744177664.19"),
             (4503599627370495.5, "4503599627370495.5"),
+            (1.00000762939453125, "1.0000076293945312"),
+            (1.0000228881835938, "1.0000228881835938"),
+            (0.5000038146972656, "0.5000038146972656"),
         ];
         for (x, want) in cases {
             assert_eq!(show(x), want, "{x:e}");
