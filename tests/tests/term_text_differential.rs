@@ -209,10 +209,11 @@ fn rust_term(rng: &mut rand::rngs::StdRng) -> Term {
             .collect()
     };
     match rng.gen_range(0..10) {
-        // Where the gap between doubles is 2^-18..2^0, two shortest candidates can tie.
+        // Odd multiples of small powers of two: where two shortest candidates can tie.
         2 => {
-            let mantissa = rng.gen_range(1u64 << 52..1u64 << 53) as f64;
-            let x = mantissa * 2f64.powi(rng.gen_range(-18..=0));
+            let bits = rng.gen_range(1..=53);
+            let m = (rng.gen_range(0..1u64 << (bits - 1)) << 1 | 1) as f64;
+            let x = m * 2f64.powi(-rng.gen_range(1..=40));
             Term::Float(if rng.gen() { x } else { -x })
         }
         0..=1 => loop {
