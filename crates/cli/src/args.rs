@@ -216,6 +216,27 @@ pub enum Command {
     ///
     /// Example: beamlink names db1.example --port 4369 --format json
     Names(NamesArgs),
+    /// Join a cluster as a hidden node and stay in it while nodes come and go.
+    ///
+    /// Polls the sources every --interval, connects to the nodes that appear, reconnects
+    /// dropped ones with backoff, disconnects those that vanish from every source (unless
+    /// --no-prune). A failed or empty lookup keeps the current connections. Prints one line
+    /// per membership change on stdout (discovered, connected, lost, vanished,
+    /// disconnected, connect-failed, lookup-failed). With --http: /healthz, /readyz (200
+    /// when connected to every discovered node, or --min-ready of them), /metrics
+    /// (Prometheus) and /nodes (JSON). SIGTERM or SIGINT disconnects cleanly and exits 0;
+    /// SIGHUP polls at once.
+    ///
+    /// Its own node: beamlink@$POD_IP (or --name / $BEAMLINK_NAME), registered at an EPMD
+    /// on port 4369 (run inside beamlink when none is there). Every flag has a BEAMLINK_*
+    /// variable, so a Kubernetes manifest needs no arguments.
+    ///
+    /// Examples:
+    ///   beamlink join --dns myapp-headless --basename myapp --http 0.0.0.0:8080
+    ///   BEAMLINK_DNS=myapp-headless BEAMLINK_BASENAME=myapp RELEASE_COOKIE=... beamlink join
+    ///   beamlink join --epmd db1 --epmd db2 --interval 2s --min-ready 1
+    #[command(verbatim_doc_comment)]
+    Join(JoinArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -362,4 +383,50 @@ pub struct NamesArgs {
     /// The host whose EPMD to ask.
     #[arg(default_value = "localhost")]
     pub host: String,
+}
+
+/// `beamlink join`: every setting has an environment variable, so that a Kubernetes
+/// manifest needs no arguments. Sources (when no source flag is given): BEAMLINK_DNS,
+/// BEAMLINK_SRV, BEAMLINK_EPMD, BEAMLINK_NODES (comma separated), BEAMLINK_BASENAME,
+/// BEAMLINK_RESOLVER; datapio_cluster's DATAPIO_SERVICE_NAME and DATAPIO_APP_NAME as
+/// the DNS name and basename. Own name: --name, BEAMLINK_NAME, else beamlink@$POD_IP.
+/// Cookie: RELEASE_COOKIE among the usual places.
+#[derive(Debug, clap::Args)]
+pub struct JoinArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Time between two lookups of the sources (libcluster's polling_interval): seconds, or
+    /// with a unit (500ms, 2s, 1m).
+    #[arg(long, env = "BEAMLINK_INTERVAL", value_name = "DURATION", default_value = "5", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+    /// Serve /healthz, /readyz, /metrics (Prometheus) and /nodes (JSON) on this address.
+    #[arg(long, env = "BEAMLINK_HTTP", value_name = "ADDR:PORT")]
+    pub http: Option<String>,
+    /// /readyz answers 200 once this many nodes are connected (default: every node the
+    /// sources name).
+    #[arg(long, env = "BEAMLINK_MIN_READY", value_name = "N")]
+    pub min_ready: Option<usize>,
+    /// Stay connected to nodes that vanish from every source (default: disconnect them).
+    #[arg(long, env = "BEAMLINK_NO_PRUNE")]
+    pub no_prune: bool,
+    /// Listen for distribution on this port only (default: any free port).
+    #[arg(long, env = "BEAMLINK_DIST_PORT", value_name = "PORT")]
+    pub dist_port: Option<u16>,
+    /// The port of the EPMD this node registers with; one runs inside beamlink when none
+    /// answers there.
+    #[arg(long, env = "BEAMLINK_EPMD_PORT", value_name = "PORT", default_value_t = 4369)]
+    pub epmd_port: u16,
+    /// net_ticktime in seconds: a peer silent this long is declared down. Use the
+    /// cluster's value (the BEAM's default is 60).
+    #[arg(
+        long,
+        env = "BEAMLINK_NET_TICKTIME",
+        value_name = "SECONDS",
+        default_value_t = 60
+    )]
+    pub net_ticktime: u64,
+    /// The address to listen on for distribution (default: every address of the family
+    /// of the node name's host).
+    #[arg(long, env = "BEAMLINK_LISTEN", value_name = "IP")]
+    pub listen: Option<std::net::IpAddr>,
 }

@@ -109,6 +109,8 @@ pub(crate) struct Connections {
     our_name: OnceLock<String>,
     /// Set by [`Node::stop`]: no connection is set up any more.
     stopped: std::sync::atomic::AtomicBool,
+    /// Connections declared down because the peer sent nothing for net_ticktime.
+    tick_timeouts: AtomicU64,
 }
 
 impl Connections {
@@ -121,6 +123,7 @@ impl Connections {
             setup: OnceLock::new(),
             our_name: OnceLock::new(),
             stopped: std::sync::atomic::AtomicBool::new(false),
+            tick_timeouts: AtomicU64::new(0),
         }
     }
 
@@ -537,7 +540,7 @@ pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Establ
             biased;
             ev = est.events.recv() => match ev {
                 Some(ConnectionEvent::Message(m)) => node.handle_incoming(&peer, m),
-                Some(ConnectionEvent::Down(r)) => break r.to_string(),
+                Some(ConnectionEvent::Down(r)) => break conns.note_down(r),
                 None => break "connection_closed".to_string(),
             },
             q = rx.recv() => {
@@ -547,7 +550,7 @@ pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Establ
                     None => break "connection_closed".to_string(),
                 };
                 if handle.send(msg).await.is_err() {
-                    break handle.closed().await.to_string();
+                    break conns.note_down(handle.closed().await);
                 }
                 conns.handed_over(&peer, id);
             }
@@ -601,6 +604,30 @@ impl Connections {
                 e.queued = e.queued.saturating_sub(1);
             }
         }
+    }
+
+    /// Counts a connection going down for its reason (tick timeouts) and says why.
+    fn note_down(&self, reason: beamlink_dist::DownReason) -> String {
+        if matches!(reason, beamlink_dist::DownReason::TickTimeout { .. }) {
+            self.tick_timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        reason.to_string()
+    }
+
+    /// Connections declared down because the peer stopped answering ticks.
+    pub fn tick_timeouts(&self) -> u64 {
+        self.tick_timeouts.load(Ordering::Relaxed)
+    }
+
+    /// The counters of every connection that is up: `(peer, hidden, stats)`.
+    pub fn peer_stats(&self) -> Vec<(Atom, bool, beamlink_dist::Stats)> {
+        self.lock()
+            .iter()
+            .filter_map(|(n, e)| match &e.state {
+                State::Up { hidden, handle, .. } => Some((n.clone(), *hidden, handle.stats())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Remembers our own name (for simultaneous-connect decisions).

@@ -3,6 +3,7 @@
 mod completions;
 mod epmd;
 mod eval;
+mod join;
 mod list;
 mod names;
 mod ping;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Term(a) => term::run(a),
         Command::Epmd(a) => epmd::run(a, &common),
         Command::Names(a) => names::run(a, &common),
+        Command::Join(a) => join::run(a, &common),
     }
 }
 
