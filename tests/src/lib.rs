@@ -578,3 +578,4 @@ pub fn run_beamlink(args: &[&str], env: &[(&str, &str)]) -> CliOutput {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+pub mod manifests;
