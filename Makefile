@@ -61,8 +61,11 @@ test: deps build
 test-static:
 	PATH="$$PATH:/usr/lib/erlang/bin" $(CARGO) test -p beamlink-e2e --test deploy_docker -- --ignored
 
+# The example app and `beamlink join` in pods started from k8s/'s manifests, then the CLI
+# against them (README.md, "make demo"). Pods are network namespaces: run as root.
 demo: deps
-	@echo "make demo arrives with the deploy issue (#8); until then see README.md"; exit 2
+	$(CARGO) build --release -p beamlink-cli -p beamlink-e2e --bin beamlink --bin demo
+	PATH="$$PATH:/usr/lib/erlang/bin" $${CARGO_TARGET_DIR:-target}/release/demo $${CARGO_TARGET_DIR:-target}/release/beamlink
 
 bench: deps
 	$(CARGO) bench -p beamlink-term --bench codec

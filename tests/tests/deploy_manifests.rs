@@ -416,13 +416,32 @@ fn pods_started_from_the_manifests_form_the_cluster() {
     assert!(args.is_empty());
     let user = m.run_as(APP);
     let mut apps = Vec::new();
+    let mut app_envs = Vec::new();
     for i in 0..replicas {
         let pod = net.pod(i).clone();
         let mut f = facts(&pod.ipv4.to_string());
         f.secrets.insert(secret_key.clone(), cookie.clone());
         let env = m.env(APP, &f);
         apps.push(release.start_as(&pod, &env, Some(user), &mut probe));
+        app_envs.push(env);
     }
+    // `kubectl exec ... -- /app/bin/app rpc EXPR` works with the pod's environment (its own
+    // short-lived node does not take the pinned distribution port).
+    let out = net
+        .pod(0)
+        .command(release.bin().to_str().unwrap())
+        .args(["rpc", "IO.puts(node())"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(app_envs[0].iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .expect("run bin/app rpc");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        apps[0].node,
+        "bin/app rpc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let app_names: BTreeSet<String> = apps.iter().map(|a| a.node.clone()).collect();
 
     // The beamlink pod: the manifest's args, environment and user; its own EPMD inside.
