@@ -26,21 +26,16 @@
 //! It prints `ready rust@IP` once it listens, and stops cleanly on SIGTERM or Ctrl-C.
 
 mod counter;
-mod membership;
 
 use std::error::Error;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use beamlink::{EpmdMode, Node, NodeEvent, Term};
 use beamlink_cluster::strategy::Source;
 use beamlink_cluster::topology::Topology;
-use beamlink_cluster::NodeName;
 use tokio::signal::unix::{signal, SignalKind};
-
-use membership::NodeMembership;
 
 /// How long the greeting call to an Elixir node may take.
 const GREET_TIMEOUT: Duration = Duration::from_secs(5);
@@ -120,16 +115,17 @@ async fn run() -> Result<(), Box<dyn Error>> {
     counter::spawn(&node)?;
 
     let mut events = node.monitor_nodes();
-    let topology = match &config.dns_query {
+    // The library keeps the node connected to every BASENAME@IP the name resolves to, as
+    // libcluster's Kubernetes.DNS strategy does.
+    let cluster = match &config.dns_query {
         Some(query) => {
             let mut topology = Topology::builder()
                 .source(Source::kubernetes_dns(query, &config.basename))
-                .interval(config.poll)
-                .this_node(config.name.parse::<NodeName>()?);
+                .interval(config.poll);
             if let Some(ns) = config.dns_server {
                 topology = topology.nameserver(ns);
             }
-            Some(topology.spawn(Arc::new(NodeMembership::new(node.clone())))?)
+            Some(topology.join(&node)?)
         }
         None => None,
     };
@@ -155,8 +151,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
             _ = tokio::signal::ctrl_c() => break,
         }
     }
-    if let Some(t) = topology {
-        t.shutdown().await;
+    if let Some(c) = cluster {
+        c.shutdown().await;
     }
     node.stop().await;
     Ok(())
