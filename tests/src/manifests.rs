@@ -195,7 +195,7 @@ pub fn env_names_read_in(dir: &std::path::Path) -> std::collections::BTreeSet<St
                 continue;
             }
             let text = std::fs::read_to_string(&p).expect("read source");
-            for (i, _) in text.match_indices(|c: char| c == '"' || c == '{' || c == '$') {
+            for (i, _) in text.match_indices(['"', '{', '$']) {
                 let tail = &text[i + 1..];
                 let name: String = tail
                     .chars()
