@@ -210,6 +210,30 @@ fn static_binary_runs_from_an_empty_root() {
         "",
         "no node is registered at the fresh epmd"
     );
+
+    // Host names resolve from the /etc/hosts and /etc/resolv.conf that Kubernetes mounts
+    // into every container, even a scratch one (glibc's static resolver, no NSS modules).
+    std::fs::create_dir_all(root.join("etc")).expect("create /etc");
+    std::fs::write(
+        root.join("etc/hosts"),
+        "127.0.0.1 localhost\n127.0.0.1 epmd-host.test\n",
+    )
+    .expect("write hosts");
+    std::fs::write(
+        root.join("etc/resolv.conf"),
+        "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+    )
+    .expect("resolv.conf");
+    let out = run_in_root(
+        &root,
+        Some("65532:65532"),
+        &["names", "epmd-host.test", "--port", &epmd.port.to_string()],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "a host name from /etc/hosts did not resolve in the static binary: {out:?}"
+    );
 }
 
 /// `name` found on this process's PATH (util-linux's unshare, coreutils' chroot).
