@@ -107,6 +107,8 @@ pub(crate) struct Connections {
     removed: Notify,
     pub(crate) setup: OnceLock<DistSetup>,
     our_name: OnceLock<String>,
+    /// Woken when a forwarding task has handed queued items over.
+    drained: Notify,
     /// Set by [`Node::stop`]: no connection is set up any more.
     stopped: std::sync::atomic::AtomicBool,
 }
@@ -121,6 +123,7 @@ impl Connections {
             setup: OnceLock::new(),
             our_name: OnceLock::new(),
             stopped: std::sync::atomic::AtomicBool::new(false),
+            drained: Notify::new(),
         }
     }
 
@@ -649,6 +652,23 @@ impl Connections {
             if e.id == id {
                 e.queued = e.queued.saturating_sub(n);
             }
+        }
+        self.drained.notify_waiters();
+    }
+
+    /// Waits while more than `limit` signals for `peer` wait in its queue (the
+    /// connection's own queue being full: a busy distribution port).
+    pub async fn wait_room(&self, peer: &Atom, limit: usize) {
+        loop {
+            let drained = self.drained.notified();
+            let busy = self
+                .lock()
+                .get(peer)
+                .is_some_and(|e| e.queued > limit && e.rx.is_none());
+            if !busy {
+                return;
+            }
+            drained.await;
         }
     }
 
