@@ -238,3 +238,39 @@ fn cli_epmd_rejects_a_bad_address() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not-an-ip"));
 }
+
+#[test]
+fn cli_epmd_logs_and_closes_slow_and_malformed_clients() {
+    use std::io::Write;
+    let mut server = CliEpmd::start(&["--packet-timeout", "1"]);
+    let addr = format!("127.0.0.1:{}", server.port);
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(&[0]).unwrap();
+    let mut bad = std::net::TcpStream::connect(&addr).unwrap();
+    bad.write_all(&[0, 3, 1, 2, 3]).unwrap();
+    for s in [&mut slow, &mut bad] {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 8];
+        // EOF (or a reset, for unread input) means the server closed the connection; a
+        // timeout would mean it did not.
+        let closed = match s.read(&mut buf) {
+            Ok(n) => n == 0,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        assert!(closed, "the server should close the connection");
+    }
+    // Still serving.
+    let (code, out, err) = names(&["--port", &server.port.to_string()], None);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    server.signal(libc::SIGTERM);
+    let (status, log) = server.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("no complete request within the packet timeout"),
+        "{log}"
+    );
+    assert!(
+        log.contains("malformed request") && log.contains("unknown request tag 1"),
+        "{log}"
+    );
+}

@@ -528,3 +528,19 @@ async fn handshake_times_out_on_a_silent_peer() {
     assert!(started.elapsed() < Duration::from_secs(2));
     keep.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beamlink_connects_to_elixir_node() {
+    let epmd = Epmd::start();
+    let mut beam = Beam::elixir().epmd(epmd.port).start();
+    let me = our_name("to_elixir");
+    let hs = HandshakeConfig::new(&me, Cookie::new(beam.cookie()));
+    let addr = beam_addr(&epmd, &beam).await;
+    let conn = Connection::connect(addr, beam.node(), &hs, &ConnectionConfig::default(), &AcceptAll)
+        .await
+        .expect("handshake with elixir");
+    assert_eq!(conn.peer.node, beam.node());
+    let hidden = tokio::task::block_in_place(|| beam.eval("Node.list(:hidden)"));
+    assert!(hidden.contains(&me), "{hidden}");
+    assert_eq!(tokio::task::block_in_place(|| beam.eval("Node.list()")), "[]");
+}

@@ -27,6 +27,8 @@ mod reader;
 mod setup;
 mod shared;
 mod stats;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use std::net::SocketAddr;
@@ -251,7 +253,8 @@ impl Connection {
         connection: &ConnectionConfig,
         arbiter: &dyn Arbiter,
     ) -> Result<Established, HandshakeError> {
-        let stream = match tokio::time::timeout(handshake.setup_time, TcpStream::connect(addr)).await {
+        let deadline = tokio::time::Instant::now() + handshake.setup_time;
+        let stream = match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(source)) => {
                 return Err(HandshakeError::Io {
@@ -267,24 +270,36 @@ impl Connection {
                 })
             }
         };
-        Self::connect_stream(stream, Some(peer), handshake, connection, arbiter).await
+        Self::initiate(stream, Some(peer), handshake, connection, arbiter, deadline).await
     }
 
     /// Runs the handshake as initiator on a connected stream. With `peer` set, a node
     /// with another name is refused.
     pub async fn connect_stream(
+        stream: TcpStream,
+        peer: Option<&str>,
+        handshake: &HandshakeConfig,
+        connection: &ConnectionConfig,
+        arbiter: &dyn Arbiter,
+    ) -> Result<Established, HandshakeError> {
+        let deadline = tokio::time::Instant::now() + handshake.setup_time;
+        Self::initiate(stream, peer, handshake, connection, arbiter, deadline).await
+    }
+
+    async fn initiate(
         mut stream: TcpStream,
         peer: Option<&str>,
         handshake: &HandshakeConfig,
         connection: &ConnectionConfig,
         arbiter: &dyn Arbiter,
+        deadline: tokio::time::Instant,
     ) -> Result<Established, HandshakeError> {
         let label = peer.unwrap_or("the peer").to_string();
         stream
             .set_nodelay(true)
             .map_err(|source| HandshakeError::Io { peer: label, source })?;
         let mut buf = BytesMut::with_capacity(1024);
-        let done = setup::initiate(&mut stream, &mut buf, peer, handshake, arbiter).await?;
+        let done = setup::initiate(&mut stream, &mut buf, peer, handshake, arbiter, deadline).await?;
         Ok(start(stream, buf, done, connection))
     }
 
@@ -304,7 +319,8 @@ impl Connection {
             source,
         })?;
         let mut buf = BytesMut::with_capacity(1024);
-        let done = setup::accept(&mut stream, &mut buf, label, handshake, arbiter).await?;
+        let deadline = tokio::time::Instant::now() + handshake.setup_time;
+        let done = setup::accept(&mut stream, &mut buf, label, handshake, arbiter, deadline).await?;
         Ok(start(stream, buf, done, connection))
     }
 }

@@ -233,3 +233,24 @@ async fn register(
     // The answer could not be written: the node never learnt it was registered.
     let _ = shared.registry.lock().map(|mut r| r.unregister(&name, conn));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_local;
+
+    #[test]
+    fn only_loopback_or_same_address_peers_are_local() {
+        let sa = |s: &str| s.parse().unwrap();
+        assert!(is_local(sa("127.0.0.1:5"), Some(sa("127.0.0.1:4369"))));
+        assert!(is_local(sa("127.0.0.9:5"), None));
+        assert!(is_local(sa("[::1]:5"), Some(sa("[::1]:4369"))));
+        assert!(is_local(sa("[::ffff:127.0.0.1]:5"), Some(sa("[::]:4369"))));
+        assert!(
+            is_local(sa("10.0.0.5:5"), Some(sa("10.0.0.5:4369"))),
+            "the host's own address"
+        );
+        assert!(is_local(sa("[::ffff:10.0.0.5]:5"), Some(sa("10.0.0.5:4369"))));
+        assert!(!is_local(sa("10.0.0.6:5"), Some(sa("10.0.0.5:4369"))));
+        assert!(!is_local(sa("[fd00::6]:5"), Some(sa("[fd00::5]:4369"))));
+    }
+}

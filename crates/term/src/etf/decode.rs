@@ -383,100 +383,267 @@ impl<'b> Cursor<'b> {
     /// One complete term, iteratively.
     fn term(&mut self) -> Result<Term, DecodeError> {
         let mut stack: Vec<Frame> = Vec::new();
-        // Elements promised by the open containers and not read yet. Each needs at least
-        // one byte, so this never exceeds the bytes left: checked when a container opens.
+        // Elements promised by the open containers and not started yet. Each needs at
+        // least one byte, so this never exceeds the bytes left: checked when a container
+        // opens. A slot counts as started when its tag is read.
         let mut pending: usize = 0;
         loop {
-            if !stack.is_empty() {
-                // The next term fills one promised slot, whatever it turns out to be.
-                pending -= 1;
-            }
-            let awaiting_tail = matches!(stack.last(), Some(Frame::List { left: 0, .. }));
-            let mut value = match self.step(awaiting_tail)? {
-                Step::Value(v) => v,
-                Step::Open(frame, promised) => {
-                    self.promise(&mut pending, promised)?;
-                    if stack.len() >= self.limits.max_depth {
-                        return err(
-                            self.pos,
-                            format!(
-                                "terms nested deeper than {} levels (DecodeLimits::max_depth)",
-                                self.limits.max_depth
-                            ),
-                        );
-                    }
-                    stack.push(frame);
-                    continue;
-                }
-                Step::MoreCells(n) => {
-                    // The awaited tail is more cells: the list grows instead of nesting.
-                    self.promise(&mut pending, n + 1)?;
-                    if let Some(Frame::List { elems, left }) = stack.last_mut() {
-                        elems.reserve(n);
-                        *left = n;
-                    }
-                    continue;
-                }
-            };
-            // Hand the value to the innermost open container; close those that are full.
-            loop {
-                let Some(top) = stack.last_mut() else {
-                    return Ok(value);
-                };
+            // Fast path: leaves go straight into the innermost container, without passing
+            // through the general machinery below. A container they fill up closes here.
+            let mut closed = None;
+            if let Some(top) = stack.last_mut() {
                 match top {
                     Frame::Tuple { elems, left } => {
-                        elems.push(value);
-                        *left -= 1;
-                        if *left > 0 {
-                            break;
+                        let n = self.fill(elems, *left)?;
+                        *left -= n;
+                        pending -= n;
+                        if *left == 0 {
+                            let Some(Frame::Tuple { elems, .. }) = stack.pop() else {
+                                unreachable!()
+                            };
+                            closed = Some(Term::Tuple(elems));
                         }
-                        let Some(Frame::Tuple { elems, .. }) = stack.pop() else {
-                            unreachable!()
-                        };
-                        value = Term::Tuple(elems);
                     }
-                    Frame::List { elems, left } => {
-                        if *left > 0 {
-                            elems.push(value);
-                            *left -= 1;
-                            break;
-                        }
-                        let Some(Frame::List { elems, .. }) = stack.pop() else {
-                            unreachable!()
-                        };
-                        value = match value {
-                            Term::List(rest) if rest.is_empty() => Term::List(elems),
-                            tail => Term::improper(elems, tail),
-                        };
+                    Frame::List { elems, left } if *left > 0 => {
+                        let n = self.fill(elems, *left)?;
+                        *left -= n;
+                        pending -= n;
                     }
-                    Frame::Map { pairs, key, left, .. } => match key.take() {
-                        None => {
-                            *key = Some(value);
-                            break;
-                        }
-                        Some(k) => {
-                            pairs.push((k, value));
-                            *left -= 1;
-                            if *left > 0 {
-                                break;
-                            }
+                    Frame::Map { pairs, key, left, .. } if key.is_none() => {
+                        let n = self.fill_map(pairs, key, *left)?;
+                        *left -= n;
+                        pending -= 2 * n + key.is_some() as usize;
+                        if *left == 0 {
                             let Some(Frame::Map { pairs, start, .. }) = stack.pop() else {
                                 unreachable!()
                             };
-                            value = Term::Map(unique_map(pairs, start)?);
+                            closed = Some(Term::Map(unique_map(pairs, start)?));
                         }
-                    },
+                    }
                     Frame::Fun { fun, left, .. } => {
-                        fun.free_vars.push(value);
+                        let n = self.fill(&mut fun.free_vars, *left)?;
+                        *left -= n;
+                        pending -= n;
+                        if *left == 0 {
+                            let Some(Frame::Fun { fun, start, end, .. }) = stack.pop() else {
+                                unreachable!()
+                            };
+                            closed = Some(self.close_fun(fun, start, end)?);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let value = match closed {
+                Some(v) => v,
+                None => {
+                    if !stack.is_empty() {
+                        pending -= 1;
+                    }
+                    let awaiting_tail = matches!(stack.last(), Some(Frame::List { left: 0, .. }));
+                    match self.step(awaiting_tail)? {
+                        Step::Value(v) => v,
+                        Step::Open(mut frame, promised) => {
+                            self.promise(&mut pending, promised)?;
+                            // A container of leaves only fills and closes right here,
+                            // without a trip through the stack.
+                            if let Some(v) = self.fill_new(&mut frame, &mut pending)? {
+                                v
+                            } else if stack.len() >= self.limits.max_depth {
+                                return err(
+                                    self.pos,
+                                    format!(
+                                        "terms nested deeper than {} levels (DecodeLimits::max_depth)",
+                                        self.limits.max_depth
+                                    ),
+                                );
+                            } else {
+                                stack.push(frame);
+                                continue;
+                            }
+                        }
+                        Step::MoreCells(n) => {
+                            // The awaited tail is more cells: the list grows instead of nesting.
+                            self.promise(&mut pending, n + 1)?;
+                            if let Some(Frame::List { elems, left }) = stack.last_mut() {
+                                elems.reserve(n);
+                                *left = n;
+                            }
+                            continue;
+                        }
+                    }
+                }
+            };
+            if let Some(root) = self.deliver(&mut stack, value)? {
+                return Ok(root);
+            }
+        }
+    }
+
+    /// Fills a container that was just opened with the leaves that follow; returns the
+    /// finished term when that completes it (a tuple, map or fun of leaves only).
+    #[inline]
+    fn fill_new(&mut self, frame: &mut Frame, pending: &mut usize) -> Result<Option<Term>, DecodeError> {
+        match frame {
+            Frame::Tuple { elems, left } => {
+                let n = self.fill(elems, *left)?;
+                *left -= n;
+                *pending -= n;
+                if *left == 0 {
+                    return Ok(Some(Term::Tuple(std::mem::take(elems))));
+                }
+            }
+            Frame::List { elems, left } => {
+                let n = self.fill(elems, *left)?;
+                *left -= n;
+                *pending -= n;
+            }
+            Frame::Map {
+                pairs,
+                key,
+                left,
+                start,
+            } => {
+                let n = self.fill_map(pairs, key, *left)?;
+                *left -= n;
+                *pending -= 2 * n + key.is_some() as usize;
+                if *left == 0 {
+                    return Ok(Some(Term::Map(unique_map(std::mem::take(pairs), *start)?)));
+                }
+            }
+            Frame::Fun { .. } => {}
+        }
+        Ok(None)
+    }
+
+    /// Reads up to `max` leaves (terms that hold no other term) into `elems`; stops at
+    /// the first container. Returns how many it read.
+    #[inline]
+    fn fill(&mut self, elems: &mut Vec<Term>, max: usize) -> Result<usize, DecodeError> {
+        let mut n = 0;
+        while n < max {
+            n += self.fill_ints(elems, max - n);
+            if n == max {
+                break;
+            }
+            match self.leaf()? {
+                Some(t) => elems.push(t),
+                None => break,
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Reads a run of up to `max` SMALL_INTEGER_EXT / INTEGER_EXT elements: a tight loop
+    /// for the long integer lists that are common in messages.
+    fn fill_ints(&mut self, elems: &mut Vec<Term>, max: usize) -> usize {
+        let buf = self.buf;
+        let mut pos = self.pos;
+        let mut n = 0;
+        while n < max {
+            let v = match buf.get(pos..pos + 5).or_else(|| buf.get(pos..)) {
+                Some(&[SMALL_INTEGER_EXT, b, ..]) => {
+                    pos += 2;
+                    b as i64
+                }
+                Some(&[INTEGER_EXT, a, b, c, d, ..]) => {
+                    pos += 5;
+                    i32::from_be_bytes([a, b, c, d]) as i64
+                }
+                _ => break,
+            };
+            elems.push(Term::Int(v));
+            n += 1;
+        }
+        self.pos = pos;
+        n
+    }
+
+    /// Like [`Cursor::fill`] for map pairs whose key and value are leaves; a leaf key whose
+    /// value is a container stays in `key`. Returns how many whole pairs it read.
+    #[inline]
+    fn fill_map(
+        &mut self,
+        pairs: &mut Vec<(Term, Term)>,
+        key: &mut Option<Term>,
+        max: usize,
+    ) -> Result<usize, DecodeError> {
+        let mut n = 0;
+        while n < max {
+            let Some(k) = self.leaf()? else { break };
+            match self.leaf()? {
+                Some(v) => pairs.push((k, v)),
+                None => {
+                    *key = Some(k);
+                    break;
+                }
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Hands `value` to the innermost open container and closes those it completes.
+    /// Returns the whole term once the outermost one closes.
+    fn deliver(&self, stack: &mut Vec<Frame>, mut value: Term) -> Result<Option<Term>, DecodeError> {
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return Ok(Some(value));
+            };
+            match top {
+                Frame::Tuple { elems, left } => {
+                    elems.push(value);
+                    *left -= 1;
+                    if *left > 0 {
+                        return Ok(None);
+                    }
+                    let Some(Frame::Tuple { elems, .. }) = stack.pop() else {
+                        unreachable!()
+                    };
+                    value = Term::Tuple(elems);
+                }
+                Frame::List { elems, left } => {
+                    if *left > 0 {
+                        elems.push(value);
+                        *left -= 1;
+                        return Ok(None);
+                    }
+                    let Some(Frame::List { elems, .. }) = stack.pop() else {
+                        unreachable!()
+                    };
+                    value = match value {
+                        Term::List(rest) if rest.is_empty() => Term::List(elems),
+                        tail => Term::improper(elems, tail),
+                    };
+                }
+                Frame::Map { pairs, key, left, .. } => match key.take() {
+                    None => {
+                        *key = Some(value);
+                        return Ok(None);
+                    }
+                    Some(k) => {
+                        pairs.push((k, value));
                         *left -= 1;
                         if *left > 0 {
-                            break;
+                            return Ok(None);
                         }
-                        let Some(Frame::Fun { fun, start, end, .. }) = stack.pop() else {
+                        let Some(Frame::Map { pairs, start, .. }) = stack.pop() else {
                             unreachable!()
                         };
-                        value = self.close_fun(fun, start, end)?;
+                        value = Term::Map(unique_map(pairs, start)?);
                     }
+                },
+                Frame::Fun { fun, left, .. } => {
+                    fun.free_vars.push(value);
+                    *left -= 1;
+                    if *left > 0 {
+                        return Ok(None);
+                    }
+                    let Some(Frame::Fun { fun, start, end, .. }) = stack.pop() else {
+                        unreachable!()
+                    };
+                    value = self.close_fun(fun, start, end)?;
                 }
             }
         }
