@@ -204,6 +204,7 @@ impl Node {
         let handshake = with_peer_cookies(handshake, &config);
         let connection = beamlink_dist::ConnectionConfig {
             net_ticktime: config.net_ticktime,
+            fragment_size: FRAGMENT_SIZE,
             ..beamlink_dist::ConnectionConfig::default()
         };
         let node = Node::assemble(Atom::new(&name_text), creation, Some(config), Some(cookie));
@@ -239,6 +240,7 @@ impl Node {
         let ask = with_peer_cookies(ask, &config);
         let connection = beamlink_dist::ConnectionConfig {
             net_ticktime: config.net_ticktime,
+            fragment_size: FRAGMENT_SIZE,
             ..beamlink_dist::ConnectionConfig::default()
         };
         let lookup = match config.epmd {
@@ -896,6 +898,11 @@ fn with_peer_cookies(
     }
     h
 }
+
+/// Messages larger than this go out in fragments (when the peer takes them), so that
+/// ticks and small messages are not stuck behind them. Large enough that ordinary big
+/// messages are written in one piece: splitting and reassembling them costs copies.
+const FRAGMENT_SIZE: usize = 1 << 20;
 
 /// A creation number for a node that is not given one by EPMD: random, never 0 (0 means
 /// "any incarnation" in old encodings).
