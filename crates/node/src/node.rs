@@ -88,10 +88,7 @@ impl std::fmt::Debug for Node {
 pub(crate) struct NodeInner {
     pub name: Atom,
     pub creation: u32,
-    #[allow(dead_code)] // read by the connection layer (phase 2)
     pub config: Option<Config>,
-    #[allow(dead_code)]
-    pub cookie: Option<Cookie>,
     pub processes: ProcessTable,
     pub registry: Registry,
     pub connections: Connections,
@@ -130,18 +127,12 @@ impl Node {
     }
 
     /// A node with these parts, connected to nothing.
-    pub(crate) fn assemble(
-        name: Atom,
-        creation: u32,
-        config: Option<Config>,
-        cookie: Option<Cookie>,
-    ) -> Node {
+    pub(crate) fn assemble(name: Atom, creation: u32, config: Option<Config>) -> Node {
         Node {
             inner: Arc::new(NodeInner {
                 name,
                 creation,
                 config,
-                cookie,
                 processes: ProcessTable::new(),
                 registry: Registry::default(),
                 connections: Connections::new(),
@@ -178,7 +169,7 @@ impl Node {
     /// tests and for using mailboxes, links and monitors inside one program.
     pub fn local(name: &str) -> Result<Node, Error> {
         let n = crate::name::NodeName::parse(name)?;
-        let node = Node::assemble(Atom::new(&n.to_string()), creation_number(), None, None);
+        let node = Node::assemble(Atom::new(&n.to_string()), creation_number(), None);
         node.start_system_processes();
         Ok(node)
     }
@@ -207,7 +198,7 @@ impl Node {
             fragment_size: FRAGMENT_SIZE,
             ..beamlink_dist::ConnectionConfig::default()
         };
-        let node = Node::assemble(Atom::new(&name_text), creation, Some(config), Some(cookie));
+        let node = Node::assemble(Atom::new(&name_text), creation, Some(config));
         let conns = &node.inner.connections;
         conns.set_our_name(&name_text);
         let _ = conns.setup.set(crate::connections::DistSetup {
@@ -270,7 +261,7 @@ impl Node {
             .visible(!config.hidden)
             .setup_time(config.setup_timeout);
         let handshake = with_peer_cookies(handshake, &config);
-        let node = Node::assemble(Atom::new(&name_text), creation, Some(config), Some(cookie));
+        let node = Node::assemble(Atom::new(&name_text), creation, Some(config));
         let conns = &node.inner.connections;
         conns.set_our_name(&name_text);
         let _ = conns.setup.set(crate::connections::DistSetup {
@@ -338,6 +329,11 @@ impl Node {
         for peer in visible.into_iter().chain(hidden) {
             self.inner.connections.disconnect(&peer).await;
         }
+    }
+
+    /// The configuration the node was started with (`None` for [`Node::local`]).
+    pub fn config(&self) -> Option<&Config> {
+        self.inner.config.as_ref()
     }
 
     /// The node's name, `name@host`.
