@@ -87,6 +87,10 @@ struct Entry {
     rx: Option<mpsc::UnboundedReceiver<Queued>>,
     /// Items in `tx` not yet handed to the connection.
     queued: usize,
+    /// The task dialling the peer for this entry, while it is connecting: aborted when
+    /// the peer's own connection wins a simultaneous connect (as net_kernel kills the
+    /// losing setup process), so a stale attempt cannot complete later.
+    attempt: Option<tokio::task::AbortHandle>,
 }
 
 /// How this node sets up connections; absent on a [`Node::local`] node.
@@ -139,6 +143,7 @@ impl Connections {
             tx,
             rx: Some(rx),
             queued: 0,
+            attempt: None,
         }
     }
 
@@ -202,8 +207,17 @@ impl Connections {
         let _ = entry.tx.send(item);
         t.insert(peer.clone(), entry);
         drop(t);
-        setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
+        let task = setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
+        self.set_attempt(peer, id, task.abort_handle());
         Ok(())
+    }
+
+    fn set_attempt(&self, peer: &Atom, id: u64, attempt: tokio::task::AbortHandle) {
+        if let Some(e) = self.lock().get_mut(peer) {
+            if e.id == id && matches!(e.state, State::Connecting) {
+                e.attempt = Some(attempt);
+            }
+        }
     }
 
     /// Starts connecting to `peer` when no connection exists.
@@ -227,7 +241,8 @@ impl Connections {
         let id = entry.id;
         t.insert(peer.clone(), entry);
         drop(t);
-        setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
+        let task = setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
+        self.set_attempt(peer, id, task.abort_handle());
         Ok(())
     }
 
@@ -262,18 +277,26 @@ impl Connections {
         self.events.subscribe()
     }
 
-    /// Closes the connection to `peer` (`erlang:disconnect_node/1`). Returns whether one
+    /// Closes the connection to `peer` (`erlang:disconnect_node/1`) and returns once it
+    /// is gone from the table (its links and monitors have fired). Returns whether one
     /// existed.
     pub async fn disconnect(&self, peer: &Atom) -> bool {
-        let handle = match self.lock().get(peer) {
+        let (handle, id) = match self.lock().get(peer) {
             Some(Entry {
                 state: State::Up { handle, .. },
+                id,
                 ..
-            }) => handle.clone(),
+            }) => (handle.clone(), *id),
             _ => return false,
         };
         handle.close().await;
-        true
+        loop {
+            let removed = self.removed.notified();
+            if !matches!(self.lock().get(peer), Some(e) if e.id == id) {
+                return true;
+            }
+            removed.await;
+        }
     }
 
     /// Removes the entry of attempt `id`; returns whether it was still the owner.
@@ -283,9 +306,12 @@ impl Connections {
         if owned {
             t.remove(peer);
         }
-        drop(t);
-        self.removed.notify_waiters();
         owned
+    }
+
+    /// Wakes those waiting for an entry to go (after its links and monitors fired).
+    fn notify_removed(&self) {
+        self.removed.notify_waiters();
     }
 
     /// Claims the queue of `peer`'s entry for an established connection of attempt `id`
@@ -298,14 +324,19 @@ impl Connections {
     ) -> Option<(u64, mpsc::UnboundedReceiver<Queued>)> {
         let mut t = self.lock();
         let entry = match t.get_mut(peer) {
-            Some(e) if id.is_none_or(|id| id == e.id) => e,
+            // Our own attempt claims only its own entry; an accepted connection takes
+            // over whatever entry there is.
+            Some(e) if id.is_none() || id == Some(e.id) => e,
             Some(_) => return None,
+            // An attempt of ours whose entry is gone is stale.
+            None if id.is_some() => return None,
             None => {
                 let e = self.new_entry(State::Accepting);
                 t.entry(peer.clone()).or_insert(e)
             }
         };
         let rx = entry.rx.take()?;
+        entry.attempt = None;
         entry.state = State::Up {
             hidden: est.peer.hidden,
             exit_payload: est.peer.flags.contains(DistFlags::EXIT_PAYLOAD),
@@ -343,6 +374,9 @@ impl Arbiter for Connections {
                         // Our own attempt loses: this connection takes over its queue.
                         e.id = self.next_id.fetch_add(1, Ordering::Relaxed);
                         e.state = State::Accepting;
+                        if let Some(attempt) = e.attempt.take() {
+                            attempt.abort();
+                        }
                     }
                     d
                 }
@@ -356,8 +390,14 @@ impl Arbiter for Connections {
         }
     }
 
+    /// Our attempt is still the one we want only while the entry is ours and
+    /// connecting: a connection that is up, or one accepted from the peer in a
+    /// simultaneous connect, makes this attempt redundant (answer `false`).
     fn is_pending(&self, peer: &str) -> bool {
-        !self.is_up(&Atom::new(peer))
+        match self.lock().get(&Atom::new(peer)) {
+            None => true,
+            Some(e) => matches!(e.state, State::Connecting),
+        }
     }
 
     fn wait_pending<'a>(&'a self, peer: &'a str) -> BoxFuture<'a, ()> {
@@ -411,6 +451,7 @@ async fn connect_task(node: Node, peer: Atom, id: u64) {
             if !conns.await_peer(&peer, id, setup.handshake.setup_time).await && conns.remove(&peer, id) {
                 node.connection_lost(&peer);
                 conns.publish(NodeEvent::Down { node: peer, reason });
+                conns.notify_removed();
             }
         }
         Err((reason, false)) => {
@@ -420,6 +461,7 @@ async fn connect_task(node: Node, peer: Atom, id: u64) {
             if conns.remove(&peer, id) {
                 node.connection_lost(&peer);
                 conns.publish(NodeEvent::Down { node: peer, reason });
+                conns.notify_removed();
             }
         }
     }
@@ -507,8 +549,8 @@ impl Connections {
         }
         drop(t);
         if stale {
-            self.removed.notify_waiters();
             node.connection_lost(peer);
+            self.notify_removed();
         }
     }
 }
@@ -609,6 +651,7 @@ pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Establ
         node.connection_lost(&peer);
     }
     conns.publish(NodeEvent::Down { node: peer, reason });
+    conns.notify_removed();
 }
 
 impl Connections {
