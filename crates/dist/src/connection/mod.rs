@@ -21,7 +21,7 @@
 //!   `net_ticktime` without receiving a byte. That is how a BEAM judges it too.
 //! * Closing: [`ConnectionHandle::close`] writes what was queued before it, then shuts
 //!   the socket down. Dropping every handle does the same; dropping the event receiver
-//!   closes the connection at the next received message.
+//!   closes the connection at once.
 
 mod reader;
 mod setup;

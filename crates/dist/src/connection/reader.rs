@@ -60,6 +60,8 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             let read = tokio::select! {
                 r = tokio::time::timeout(self.net_ticktime, self.socket.read_buf(&mut self.buf)) => r,
                 _ = super::shared::until_down(&mut down) => break DownReason::LocalClose { peer: self.shared.peer.clone() },
+                // Nobody listens any more: the node layer dropped the event receiver.
+                _ = self.events.closed() => break DownReason::LocalClose { peer: self.shared.peer.clone() },
             };
             match read {
                 Err(_) => {

@@ -242,3 +242,14 @@ async fn reader_delivers_a_message_split_across_reads() {
     }
     assert_eq!(shared.counters.snapshot().messages_in, 1);
 }
+
+#[tokio::test]
+async fn dropping_the_event_receiver_closes_the_connection() {
+    let (ours, _theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (r, events) = reader(ours, BytesMut::new(), shared.clone(), 1 << 20);
+    let task = tokio::spawn(r.run());
+    drop(events);
+    task.await.unwrap();
+    assert!(matches!(shared.reason(), Some(DownReason::LocalClose { .. })));
+}
