@@ -92,6 +92,7 @@ async fn frozen_beam_is_declared_down_within_net_ticktime() {
     let frozen = Instant::now();
     let event = tokio::time::timeout(2 * TICKTIME, conn.events.recv()).await;
     let took = frozen.elapsed();
+    eprintln!("beamlink declared the frozen BEAM down {took:?} after SIGSTOP (net_ticktime {TICKTIME:?})");
     beam.thaw();
     match event {
         Ok(Some(ConnectionEvent::Down(DownReason::TickTimeout { peer, ticktime }))) => {
@@ -204,6 +205,7 @@ async fn beam_sees_frozen_beamlink_go_down() {
         .and_then(|s| s.strip_suffix('}'))
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("the BEAM did not see beamlink go down: {seen}"));
+    eprintln!("the BEAM saw the frozen beamlink go down {ms} ms after SIGSTOP (net_ticktime 4 s)");
     // The BEAM's own rule: down after net_ticktime (4 s, measured in 1 s ticks) of silence.
     assert!(
         (2500..=6500).contains(&ms),
