@@ -512,6 +512,11 @@ async fn writer_batches_small_messages_into_few_writes() {
         );
         conn.handle.send(msg).await.expect("send");
     }
+    eprintln!(
+        "queued in {:?}; stats then {:?}",
+        started.elapsed(),
+        conn.handle.stats()
+    );
     let got = eval_timeout(
         &mut beam,
         &format!(

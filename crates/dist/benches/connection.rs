@@ -27,17 +27,32 @@ async fn pair() -> (Established, Established) {
         Connection::accept(stream, &b_config, &ConnectionConfig::default(), &AcceptAll).await
     });
     let a_config = HandshakeConfig::new("a@127.0.0.1", cookie);
-    let a = Connection::connect(addr, "b@127.0.0.1", &a_config, &ConnectionConfig::default(), &AcceptAll)
-        .await
-        .expect("connect");
+    let a = Connection::connect(
+        addr,
+        "b@127.0.0.1",
+        &a_config,
+        &ConnectionConfig::default(),
+        &AcceptAll,
+    )
+    .await
+    .expect("connect");
     let b = accept.await.expect("task").expect("accept handshake");
     (a, b)
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let (a, mut b) = rt.block_on(pair());
-    let from = Pid { node: Atom::new("a@127.0.0.1"), id: 1, serial: 0, creation: a.local_creation };
+    let from = Pid {
+        node: Atom::new("a@127.0.0.1"),
+        id: 1,
+        serial: 0,
+        creation: a.local_creation,
+    };
     let mut group = c.benchmark_group("connection");
     group.measurement_time(Duration::from_secs(10));
     for size in [16usize, 1024, 65536] {

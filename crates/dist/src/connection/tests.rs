@@ -253,3 +253,47 @@ async fn dropping_the_event_receiver_closes_the_connection() {
     task.await.unwrap();
     assert!(matches!(shared.reason(), Some(DownReason::LocalClose { .. })));
 }
+
+#[tokio::test]
+async fn reader_reads_a_large_frame_to_its_end_then_the_next_ones() {
+    use crate::message::Message;
+    use beamlink_term::{Atom, Pid, Term};
+    let (ours, mut theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (r, mut events) = reader(ours, BytesMut::new(), shared.clone(), 1 << 24);
+    tokio::spawn(r.run());
+    let from = Pid {
+        node: Atom::new("a@h"),
+        id: 1,
+        serial: 0,
+        creation: 1,
+    };
+    let big = Message::reg_send(
+        from.clone(),
+        Atom::new("sink"),
+        Term::Binary(Bytes::from(vec![3u8; 300_000])),
+    );
+    let small = Message::reg_send(from, Atom::new("sink"), Term::from("after"));
+    let mut encoder = FrameEncoder::new(0x2000, 0);
+    let mut wire = Vec::new();
+    for m in [&small, &big, &small, &big, &small] {
+        for p in encoder.encode(m).unwrap() {
+            wire.extend_from_slice(&p);
+        }
+    }
+    let writer = tokio::spawn(async move {
+        // Odd-sized writes, so frames straddle reads.
+        for chunk in wire.chunks(70_001) {
+            theirs.write_all(chunk).await.unwrap();
+        }
+        theirs
+    });
+    for want in [&small, &big, &small, &big, &small] {
+        match events.recv().await {
+            Some(ConnectionEvent::Message(m)) => assert_eq!(&m, want),
+            other => panic!("{other:?}"),
+        }
+    }
+    let _theirs = writer.await.unwrap();
+    assert_eq!(shared.counters.snapshot().frames_in, 5);
+}
