@@ -215,7 +215,7 @@ impl BeamBuilder {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || reader(stdout, tx));
-        let mut beam = Beam { child, node, cookie: self.cookie, flavor: self.flavor, stdin, lines: rx, _home: home };
+        let beam = Beam { child, node, cookie: self.cookie, flavor: self.flavor, stdin, lines: rx, _home: home };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -474,6 +474,7 @@ pub fn epmd_command(port: u16, args: &[&str]) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
 }
+pub mod pods;
 
 impl Beam {
     /// Waits up to `timeout` for a line the node prints (a log line, for instance) that

@@ -123,7 +123,7 @@ pub fn read_atom_cache_refs(
         .ok_or(HeaderError::Truncated("atom cache flags"))?;
     let nibble = |i: usize| {
         let b = flags[i / 2];
-        if i % 2 == 0 {
+        if i & 1 == 0 {
             b & 0x0f
         } else {
             b >> 4
@@ -207,7 +207,7 @@ pub fn write_atom_cache_refs(refs: &[AtomCacheRef<'_>], out: &mut Vec<u8>) -> Re
     out.resize(flags_at + n / 2 + 1, 0);
     let set_nibble = |out: &mut Vec<u8>, i: usize, v: u8| {
         let b = &mut out[flags_at + i / 2];
-        if i % 2 == 0 {
+        if i & 1 == 0 {
             *b |= v & 0x0f;
         } else {
             *b |= v << 4;
@@ -433,7 +433,7 @@ mod tests {
             Err(HeaderError::NotUtf8 { slot: 7 })
         );
         let mut long = vec![1, 0x18, 7, 1, 0];
-        long.extend(std::iter::repeat(b'a').take(256));
+        long.extend([b'a'; 256]);
         assert_eq!(
             read_atom_cache_refs(&long, &mut cache, &mut refs),
             Err(HeaderError::AtomTooLong { slot: 7, chars: 256 })

@@ -37,14 +37,23 @@ thread_local! {
     static RECENT: RefCell<[Option<Atom>; RECENT_SLOTS]> = const { RefCell::new([const { None }; RECENT_SLOTS]) };
 }
 
-/// The cache slot for `name`: FNV-1a over the text.
+/// The cache slot for `name`: a hash of its length and its first and last eight bytes
+/// (cheap for long node names; a collision only costs a miss).
 #[inline]
 fn recent_slot(name: &str) -> usize {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in name.as_bytes() {
-        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
-    }
-    (h ^ (h >> 16)) as usize % RECENT_SLOTS
+    let b = name.as_bytes();
+    let word = |s: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..s.len()].copy_from_slice(s);
+        u64::from_le_bytes(w)
+    };
+    let (head, tail) = if b.len() <= 8 {
+        (word(b), 0)
+    } else {
+        (word(&b[..8]), word(&b[b.len() - 8..]))
+    };
+    let h = (head ^ tail.rotate_left(29) ^ b.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 56) as usize % RECENT_SLOTS
 }
 
 impl Atom {

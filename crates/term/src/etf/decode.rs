@@ -383,100 +383,267 @@ impl<'b> Cursor<'b> {
     /// One complete term, iteratively.
     fn term(&mut self) -> Result<Term, DecodeError> {
         let mut stack: Vec<Frame> = Vec::new();
-        // Elements promised by the open containers and not read yet. Each needs at least
-        // one byte, so this never exceeds the bytes left: checked when a container opens.
+        // Elements promised by the open containers and not started yet. Each needs at
+        // least one byte, so this never exceeds the bytes left: checked when a container
+        // opens. A slot counts as started when its tag is read.
         let mut pending: usize = 0;
         loop {
-            if !stack.is_empty() {
-                // The next term fills one promised slot, whatever it turns out to be.
-                pending -= 1;
-            }
-            let awaiting_tail = matches!(stack.last(), Some(Frame::List { left: 0, .. }));
-            let mut value = match self.step(awaiting_tail)? {
-                Step::Value(v) => v,
-                Step::Open(frame, promised) => {
-                    self.promise(&mut pending, promised)?;
-                    if stack.len() >= self.limits.max_depth {
-                        return err(
-                            self.pos,
-                            format!(
-                                "terms nested deeper than {} levels (DecodeLimits::max_depth)",
-                                self.limits.max_depth
-                            ),
-                        );
-                    }
-                    stack.push(frame);
-                    continue;
-                }
-                Step::MoreCells(n) => {
-                    // The awaited tail is more cells: the list grows instead of nesting.
-                    self.promise(&mut pending, n + 1)?;
-                    if let Some(Frame::List { elems, left }) = stack.last_mut() {
-                        elems.reserve(n);
-                        *left = n;
-                    }
-                    continue;
-                }
-            };
-            // Hand the value to the innermost open container; close those that are full.
-            loop {
-                let Some(top) = stack.last_mut() else {
-                    return Ok(value);
-                };
+            // Fast path: leaves go straight into the innermost container, without passing
+            // through the general machinery below. A container they fill up closes here.
+            let mut closed = None;
+            if let Some(top) = stack.last_mut() {
                 match top {
                     Frame::Tuple { elems, left } => {
-                        elems.push(value);
-                        *left -= 1;
-                        if *left > 0 {
-                            break;
+                        let n = self.fill(elems, *left)?;
+                        *left -= n;
+                        pending -= n;
+                        if *left == 0 {
+                            let Some(Frame::Tuple { elems, .. }) = stack.pop() else {
+                                unreachable!()
+                            };
+                            closed = Some(Term::Tuple(elems));
                         }
-                        let Some(Frame::Tuple { elems, .. }) = stack.pop() else {
-                            unreachable!()
-                        };
-                        value = Term::Tuple(elems);
                     }
-                    Frame::List { elems, left } => {
-                        if *left > 0 {
-                            elems.push(value);
-                            *left -= 1;
-                            break;
-                        }
-                        let Some(Frame::List { elems, .. }) = stack.pop() else {
-                            unreachable!()
-                        };
-                        value = match value {
-                            Term::List(rest) if rest.is_empty() => Term::List(elems),
-                            tail => Term::improper(elems, tail),
-                        };
+                    Frame::List { elems, left } if *left > 0 => {
+                        let n = self.fill(elems, *left)?;
+                        *left -= n;
+                        pending -= n;
                     }
-                    Frame::Map { pairs, key, left, .. } => match key.take() {
-                        None => {
-                            *key = Some(value);
-                            break;
-                        }
-                        Some(k) => {
-                            pairs.push((k, value));
-                            *left -= 1;
-                            if *left > 0 {
-                                break;
-                            }
+                    Frame::Map { pairs, key, left, .. } if key.is_none() => {
+                        let n = self.fill_map(pairs, key, *left)?;
+                        *left -= n;
+                        pending -= 2 * n + key.is_some() as usize;
+                        if *left == 0 {
                             let Some(Frame::Map { pairs, start, .. }) = stack.pop() else {
                                 unreachable!()
                             };
-                            value = Term::Map(unique_map(pairs, start)?);
+                            closed = Some(Term::Map(unique_map(pairs, start)?));
                         }
-                    },
+                    }
                     Frame::Fun { fun, left, .. } => {
-                        fun.free_vars.push(value);
+                        let n = self.fill(&mut fun.free_vars, *left)?;
+                        *left -= n;
+                        pending -= n;
+                        if *left == 0 {
+                            let Some(Frame::Fun { fun, start, end, .. }) = stack.pop() else {
+                                unreachable!()
+                            };
+                            closed = Some(self.close_fun(fun, start, end)?);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let value = match closed {
+                Some(v) => v,
+                None => {
+                    if !stack.is_empty() {
+                        pending -= 1;
+                    }
+                    let awaiting_tail = matches!(stack.last(), Some(Frame::List { left: 0, .. }));
+                    match self.step(awaiting_tail)? {
+                        Step::Value(v) => v,
+                        Step::Open(mut frame, promised) => {
+                            self.promise(&mut pending, promised)?;
+                            // A container of leaves only fills and closes right here,
+                            // without a trip through the stack.
+                            if let Some(v) = self.fill_new(&mut frame, &mut pending)? {
+                                v
+                            } else if stack.len() >= self.limits.max_depth {
+                                return err(
+                                    self.pos,
+                                    format!(
+                                        "terms nested deeper than {} levels (DecodeLimits::max_depth)",
+                                        self.limits.max_depth
+                                    ),
+                                );
+                            } else {
+                                stack.push(frame);
+                                continue;
+                            }
+                        }
+                        Step::MoreCells(n) => {
+                            // The awaited tail is more cells: the list grows instead of nesting.
+                            self.promise(&mut pending, n + 1)?;
+                            if let Some(Frame::List { elems, left }) = stack.last_mut() {
+                                elems.reserve(n);
+                                *left = n;
+                            }
+                            continue;
+                        }
+                    }
+                }
+            };
+            if let Some(root) = self.deliver(&mut stack, value)? {
+                return Ok(root);
+            }
+        }
+    }
+
+    /// Fills a container that was just opened with the leaves that follow; returns the
+    /// finished term when that completes it (a tuple, map or fun of leaves only).
+    #[inline]
+    fn fill_new(&mut self, frame: &mut Frame, pending: &mut usize) -> Result<Option<Term>, DecodeError> {
+        match frame {
+            Frame::Tuple { elems, left } => {
+                let n = self.fill(elems, *left)?;
+                *left -= n;
+                *pending -= n;
+                if *left == 0 {
+                    return Ok(Some(Term::Tuple(std::mem::take(elems))));
+                }
+            }
+            Frame::List { elems, left } => {
+                let n = self.fill(elems, *left)?;
+                *left -= n;
+                *pending -= n;
+            }
+            Frame::Map {
+                pairs,
+                key,
+                left,
+                start,
+            } => {
+                let n = self.fill_map(pairs, key, *left)?;
+                *left -= n;
+                *pending -= 2 * n + key.is_some() as usize;
+                if *left == 0 {
+                    return Ok(Some(Term::Map(unique_map(std::mem::take(pairs), *start)?)));
+                }
+            }
+            Frame::Fun { .. } => {}
+        }
+        Ok(None)
+    }
+
+    /// Reads up to `max` leaves (terms that hold no other term) into `elems`; stops at
+    /// the first container. Returns how many it read.
+    #[inline]
+    fn fill(&mut self, elems: &mut Vec<Term>, max: usize) -> Result<usize, DecodeError> {
+        let mut n = 0;
+        while n < max {
+            n += self.fill_ints(elems, max - n);
+            if n == max {
+                break;
+            }
+            match self.leaf()? {
+                Some(t) => elems.push(t),
+                None => break,
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Reads a run of up to `max` SMALL_INTEGER_EXT / INTEGER_EXT elements: a tight loop
+    /// for the long integer lists that are common in messages.
+    fn fill_ints(&mut self, elems: &mut Vec<Term>, max: usize) -> usize {
+        let buf = self.buf;
+        let mut pos = self.pos;
+        let mut n = 0;
+        while n < max {
+            let v = match buf.get(pos..pos + 5).or_else(|| buf.get(pos..)) {
+                Some(&[SMALL_INTEGER_EXT, b, ..]) => {
+                    pos += 2;
+                    b as i64
+                }
+                Some(&[INTEGER_EXT, a, b, c, d, ..]) => {
+                    pos += 5;
+                    i32::from_be_bytes([a, b, c, d]) as i64
+                }
+                _ => break,
+            };
+            elems.push(Term::Int(v));
+            n += 1;
+        }
+        self.pos = pos;
+        n
+    }
+
+    /// Like [`Cursor::fill`] for map pairs whose key and value are leaves; a leaf key whose
+    /// value is a container stays in `key`. Returns how many whole pairs it read.
+    #[inline]
+    fn fill_map(
+        &mut self,
+        pairs: &mut Vec<(Term, Term)>,
+        key: &mut Option<Term>,
+        max: usize,
+    ) -> Result<usize, DecodeError> {
+        let mut n = 0;
+        while n < max {
+            let Some(k) = self.leaf()? else { break };
+            match self.leaf()? {
+                Some(v) => pairs.push((k, v)),
+                None => {
+                    *key = Some(k);
+                    break;
+                }
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Hands `value` to the innermost open container and closes those it completes.
+    /// Returns the whole term once the outermost one closes.
+    fn deliver(&self, stack: &mut Vec<Frame>, mut value: Term) -> Result<Option<Term>, DecodeError> {
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return Ok(Some(value));
+            };
+            match top {
+                Frame::Tuple { elems, left } => {
+                    elems.push(value);
+                    *left -= 1;
+                    if *left > 0 {
+                        return Ok(None);
+                    }
+                    let Some(Frame::Tuple { elems, .. }) = stack.pop() else {
+                        unreachable!()
+                    };
+                    value = Term::Tuple(elems);
+                }
+                Frame::List { elems, left } => {
+                    if *left > 0 {
+                        elems.push(value);
+                        *left -= 1;
+                        return Ok(None);
+                    }
+                    let Some(Frame::List { elems, .. }) = stack.pop() else {
+                        unreachable!()
+                    };
+                    value = match value {
+                        Term::List(rest) if rest.is_empty() => Term::List(elems),
+                        tail => Term::improper(elems, tail),
+                    };
+                }
+                Frame::Map { pairs, key, left, .. } => match key.take() {
+                    None => {
+                        *key = Some(value);
+                        return Ok(None);
+                    }
+                    Some(k) => {
+                        pairs.push((k, value));
                         *left -= 1;
                         if *left > 0 {
-                            break;
+                            return Ok(None);
                         }
-                        let Some(Frame::Fun { fun, start, end, .. }) = stack.pop() else {
+                        let Some(Frame::Map { pairs, start, .. }) = stack.pop() else {
                             unreachable!()
                         };
-                        value = self.close_fun(fun, start, end)?;
+                        value = Term::Map(unique_map(pairs, start)?);
                     }
+                },
+                Frame::Fun { fun, left, .. } => {
+                    fun.free_vars.push(value);
+                    *left -= 1;
+                    if *left > 0 {
+                        return Ok(None);
+                    }
+                    let Some(Frame::Fun { fun, start, end, .. }) = stack.pop() else {
+                        unreachable!()
+                    };
+                    value = self.close_fun(fun, start, end)?;
                 }
             }
         }
@@ -503,14 +670,12 @@ impl<'b> Cursor<'b> {
 
     /// Reads one tag and what follows it, up to the elements of a container.
     fn step(&mut self, awaiting_tail: bool) -> Result<Step, DecodeError> {
+        if let Some(v) = self.leaf()? {
+            return Ok(Step::Value(v));
+        }
         let tag_pos = self.pos;
         let tag = self.u8("a term tag")?;
         let v = match tag {
-            SMALL_INTEGER_EXT => Term::Int(self.u8("SMALL_INTEGER_EXT")? as i64),
-            INTEGER_EXT => Term::Int(i32::from_be_bytes(self.bytes::<4>("INTEGER_EXT")?) as i64),
-            ATOM_EXT | SMALL_ATOM_EXT | ATOM_UTF8_EXT | SMALL_ATOM_UTF8_EXT | ATOM_CACHE_REF => {
-                Term::Atom(self.atom_after_tag(tag, tag_pos)?)
-            }
             SMALL_TUPLE_EXT | LARGE_TUPLE_EXT => {
                 let n = if tag == SMALL_TUPLE_EXT {
                     self.u8("SMALL_TUPLE_EXT arity")? as usize
@@ -530,7 +695,6 @@ impl<'b> Cursor<'b> {
                     ));
                 }
             }
-            NIL_EXT => Term::List(Vec::new()),
             LIST_EXT => {
                 let n = self.u32("LIST_EXT length")? as usize;
                 if n >= self.left() {
@@ -553,6 +717,60 @@ impl<'b> Cursor<'b> {
                     n + 1,
                 ));
             }
+            MAP_EXT => {
+                let n = self.u32("MAP_EXT size")? as usize;
+                if n == 0 {
+                    Term::Map(Map::new())
+                } else {
+                    self.fits(n.saturating_mul(2), tag_pos, "map keys and values")?;
+                    return Ok(Step::Open(
+                        Frame::Map {
+                            pairs: Vec::with_capacity(n),
+                            key: None,
+                            left: n,
+                            start: tag_pos,
+                        },
+                        2 * n,
+                    ));
+                }
+            }
+            NEW_FUN_EXT => return self.open_fun(tag_pos),
+            COMPRESSED => {
+                return err(
+                    tag_pos,
+                    "a COMPRESSED term inside a term: it is only valid at the top level",
+                )
+            }
+            LOCAL_EXT => {
+                return err(
+                    tag_pos,
+                    "LOCAL_EXT: this term was encoded for the node that made it only \
+                     (term_to_binary with [local]) and cannot be decoded elsewhere",
+                )
+            }
+            VERSION => return err(tag_pos, "a version byte (131) where a term tag was expected"),
+            other => return err(tag_pos, format!("unknown term tag {other}")),
+        };
+        Ok(Step::Value(v))
+    }
+
+    /// The next term when it holds no other term (numbers, atoms, binaries, strings,
+    /// pids, ports, references, external funs, `[]`); `None`, with nothing consumed,
+    /// when it is a container or not a valid tag at all (which [`Cursor::step`] reports).
+    #[inline(always)]
+    fn leaf(&mut self) -> Result<Option<Term>, DecodeError> {
+        let tag_pos = self.pos;
+        let Some(&tag) = self.buf.get(tag_pos) else {
+            return err(tag_pos, "expected a term tag, found the end of the input");
+        };
+        self.pos = tag_pos + 1;
+        let v = match tag {
+            SMALL_INTEGER_EXT => Term::Int(self.u8("SMALL_INTEGER_EXT")? as i64),
+            INTEGER_EXT => Term::Int(i32::from_be_bytes(self.bytes::<4>("INTEGER_EXT")?) as i64),
+            ATOM_EXT | SMALL_ATOM_EXT | ATOM_UTF8_EXT | SMALL_ATOM_UTF8_EXT | ATOM_CACHE_REF => {
+                Term::Atom(self.atom_after_tag(tag, tag_pos)?)
+            }
+            NIL_EXT => Term::List(Vec::new()),
             STRING_EXT => {
                 let n = self.u16("STRING_EXT length")? as usize;
                 let s = self.slice(n, "STRING_EXT characters")?;
@@ -612,23 +830,6 @@ impl<'b> Cursor<'b> {
                     offset: tag_pos + 1,
                     reason: "FLOAT_EXT text is not a finite float like 1.50000000000000000000e+00".into(),
                 })?)
-            }
-            MAP_EXT => {
-                let n = self.u32("MAP_EXT size")? as usize;
-                if n == 0 {
-                    Term::Map(Map::new())
-                } else {
-                    self.fits(n.saturating_mul(2), tag_pos, "map keys and values")?;
-                    return Ok(Step::Open(
-                        Frame::Map {
-                            pairs: Vec::with_capacity(n),
-                            key: None,
-                            left: n,
-                            start: tag_pos,
-                        },
-                        2 * n,
-                    ));
-                }
             }
             NEW_PID_EXT | PID_EXT => Term::Pid(self.pid_after_tag(tag)?),
             NEW_PORT_EXT | V4_PORT_EXT | PORT_EXT => {
@@ -692,24 +893,12 @@ impl<'b> Cursor<'b> {
                     arity,
                 })
             }
-            NEW_FUN_EXT => return self.open_fun(tag_pos),
-            COMPRESSED => {
-                return err(
-                    tag_pos,
-                    "a COMPRESSED term inside a term: it is only valid at the top level",
-                )
+            _ => {
+                self.pos = tag_pos;
+                return Ok(None);
             }
-            LOCAL_EXT => {
-                return err(
-                    tag_pos,
-                    "LOCAL_EXT: this term was encoded for the node that made it only \
-                     (term_to_binary with [local]) and cannot be decoded elsewhere",
-                )
-            }
-            VERSION => return err(tag_pos, "a version byte (131) where a term tag was expected"),
-            other => return err(tag_pos, format!("unknown term tag {other}")),
         };
-        Ok(Step::Value(v))
+        Ok(Some(v))
     }
 
     /// Checks that `n` elements (one byte each at least) can follow.
@@ -943,17 +1132,95 @@ fn old_float(text: &[u8]) -> Option<f64> {
 
 /// Builds a map from decoded pairs; a key that appears twice is an error, as in
 /// `binary_to_term` (which rejects such input with badarg).
+///
+/// Small maps compare every pair; larger ones sort a fast hash of each key and compare
+/// only the keys whose hashes collide, so a hostile map costs `n log n`, not `n²`.
 fn unique_map(pairs: Vec<(Term, Term)>, start: usize) -> Result<Map, DecodeError> {
-    let dup = if pairs.len() <= 16 {
+    let dup = if pairs.len() <= 8 {
         (1..pairs.len()).any(|i| pairs[..i].iter().any(|(k, _)| *k == pairs[i].0))
     } else {
-        let mut seen = std::collections::HashSet::with_capacity(pairs.len());
-        !pairs.iter().all(|(k, _)| seen.insert(k))
+        use std::hash::{Hash, Hasher};
+        let mut hashes: Vec<(u64, u32)> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| {
+                let mut h = FxHasher(0);
+                k.hash(&mut h);
+                (h.finish(), i as u32)
+            })
+            .collect();
+        hashes.sort_unstable();
+        let mut dup = false;
+        let mut i = 0;
+        while i < hashes.len() && !dup {
+            let run_len = hashes[i..].iter().take_while(|h| h.0 == hashes[i].0).count();
+            let run = &hashes[i..i + run_len];
+            // Equal keys hash alike: only a run of equal hashes needs real comparisons.
+            dup = if run_len <= 8 {
+                (1..run_len).any(|j| {
+                    run[..j]
+                        .iter()
+                        .any(|a| pairs[a.1 as usize].0 == pairs[run[j].1 as usize].0)
+                })
+            } else {
+                // Crafted collisions: sort the run by term order instead of comparing pairs.
+                let mut keys: Vec<&Term> = run.iter().map(|h| &pairs[h.1 as usize].0).collect();
+                keys.sort_unstable();
+                keys.windows(2).any(|w| w[0] == w[1])
+            };
+            i += run_len;
+        }
+        dup
     };
     if dup {
         return err(start, "a map with the same key twice (binary_to_term rejects it)");
     }
     Ok(Map::from_unique_pairs(pairs))
+}
+
+/// A fast, non-cryptographic hasher for the duplicate-key check (the multiply-rotate
+/// scheme of rustc's FxHasher). Collisions only cost a comparison.
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        for &b in chunks.remainder() {
+            self.add(b as u64);
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64)
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64)
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i)
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64)
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 #[cfg(test)]
@@ -1027,6 +1294,19 @@ mod tests {
         v.extend_from_slice(&[0; 7]);
         v.extend_from_slice(&[97, 3]);
         assert!(d(&v).is_err());
+        // Larger maps take the hashing path.
+        let big = |keys: &[u8]| {
+            let mut v = vec![131, 116, 0, 0, 0, keys.len() as u8];
+            for &k in keys {
+                v.extend_from_slice(&[97, k, 106]);
+            }
+            d(&v)
+        };
+        let keys: Vec<u8> = (0..40).collect();
+        assert_eq!(big(&keys).unwrap().as_map().map(|m| m.len()), Some(40));
+        let mut twice = keys.clone();
+        twice[39] = 3;
+        assert!(big(&twice).is_err());
     }
 
     #[test]
