@@ -540,3 +540,34 @@ async fn writer_batches_small_messages_into_few_writes() {
         stats.writes
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_closes_at_once_even_with_a_frozen_peer() {
+    let (_epmd, beam, _me, mut conn) = connected(DistFlags::CONNECTION_DEFAULT, ticking()).await;
+    beam.freeze();
+    // Fill the socket and the queue so that a graceful close would have to wait.
+    let chunk = bytes::Bytes::from(vec![1u8; 1 << 20]);
+    while tokio::time::timeout(
+        Duration::from_millis(500),
+        conn.handle
+            .send(reg_send(&conn, 1, "sink", Term::Binary(chunk.clone()))),
+    )
+    .await
+    .is_ok()
+    {}
+    let started = Instant::now();
+    conn.handle.abort();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(2), conn.events.recv()).await {
+            Ok(Some(ConnectionEvent::Down(DownReason::LocalClose { .. }))) => break,
+            Ok(Some(ConnectionEvent::Message(_))) => continue,
+            other => panic!("expected a local close, got {other:?}"),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    beam.thaw();
+}
