@@ -297,3 +297,26 @@ async fn reader_reads_a_large_frame_to_its_end_then_the_next_ones() {
     let _theirs = writer.await.unwrap();
     assert_eq!(shared.counters.snapshot().frames_in, 5);
 }
+
+#[tokio::test(start_paused = true)]
+async fn writer_blocked_on_a_full_socket_stops_when_the_connection_goes_down() {
+    // A pipe of 8 bytes that nobody reads: the second tick blocks.
+    let (ours, _theirs) = duplex(8);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (_tx, rx) = mpsc::channel(8);
+    let task = tokio::spawn(writer(ours, rx, shared.clone()).run());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        shared.counters.snapshot().ticks_out,
+        2,
+        "two ticks fit, the third blocks"
+    );
+    shared.go_down(DownReason::TickTimeout {
+        peer: "peer@h".into(),
+        ticktime: Duration::from_secs(4),
+    });
+    tokio::time::timeout(Duration::from_secs(1), task)
+        .await
+        .expect("writer stopped")
+        .unwrap();
+}

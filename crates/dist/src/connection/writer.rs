@@ -104,7 +104,13 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
                             None => return Err(DownReason::LocalClose { peer: self.shared.peer.clone() }),
                         },
                         _ = tokio::time::sleep_until(last_write + self.tick_interval) => {
-                            self.write_tick().await?;
+                            // A full socket (a frozen peer) blocks the tick: the
+                            // connection going down must still stop the writer.
+                            tokio::select! {
+                                biased;
+                                _ = super::shared::until_down(&mut down) => return Ok(()),
+                                r = self.write_tick() => r?,
+                            }
                             last_write = Instant::now();
                             continue;
                         }
