@@ -14,7 +14,7 @@
 //! which may inflate up to [`DecodeLimits::max_uncompressed`] bytes and no further.
 
 use super::tags::*;
-use crate::atom::MAX_ATOM_CHARS;
+use crate::atom::{AtomError, INTERN_LIMIT, MAX_ATOM_CHARS};
 use crate::{Atom, BigInt, ExternalFun, InternalFun, Map, Pid, Port, Reference, Term};
 use bytes::Bytes;
 use num_bigint::Sign;
@@ -943,7 +943,16 @@ impl<'b> Cursor<'b> {
             ATOM_EXT | ATOM_UTF8_EXT => self.u16("atom length")? as usize,
             _ => self.u8("atom length")? as usize,
         };
+        let text_pos = self.pos;
         let text = self.slice(len, "atom text")?;
+        let table_full = |_| DecodeError {
+            offset: tag_pos,
+            reason: format!(
+                "a new atom, but the atom table already holds {} atoms, the most it keeps (as a BEAM \
+                 would, this process cannot take more distinct atoms)",
+                INTERN_LIMIT
+            ),
+        };
         if tag == ATOM_EXT || tag == SMALL_ATOM_EXT {
             if len > MAX_ATOM_CHARS {
                 return err(
@@ -953,22 +962,30 @@ impl<'b> Cursor<'b> {
             }
             if text.is_ascii() {
                 // ASCII is UTF-8: no conversion needed.
-                return Ok(Atom::new(std::str::from_utf8(text).unwrap_or_default()));
+                return Atom::from_utf8(text).map_err(table_full);
             }
             let s: String = text.iter().map(|&b| b as char).collect();
-            return Ok(Atom::new(&s));
+            return Atom::from_utf8(s.as_bytes()).map_err(table_full);
         }
-        let s = std::str::from_utf8(text).map_err(|e| DecodeError {
-            offset: tag_pos + 1 + if tag == ATOM_UTF8_EXT { 2 } else { 1 } + e.valid_up_to(),
-            reason: "an atom that is not valid UTF-8".into(),
-        })?;
-        if len > MAX_ATOM_CHARS && s.chars().count() > MAX_ATOM_CHARS {
-            return err(
-                tag_pos,
-                "an atom of more than 255 characters: Erlang allows at most 255",
-            );
+        if len > MAX_ATOM_CHARS {
+            // Up to 255 characters of up to 4 bytes each: count them.
+            match std::str::from_utf8(text) {
+                Ok(s) if s.chars().count() > MAX_ATOM_CHARS => {
+                    return err(
+                        tag_pos,
+                        "an atom of more than 255 characters: Erlang allows at most 255",
+                    )
+                }
+                _ => {}
+            }
         }
-        Ok(Atom::new(s))
+        Atom::from_utf8(text).map_err(|e| match e {
+            AtomError::NotUtf8 { valid_up_to } => DecodeError {
+                offset: text_pos + valid_up_to,
+                reason: "an atom that is not valid UTF-8".into(),
+            },
+            AtomError::TableFull => table_full(e),
+        })
     }
 
     /// A SMALL_INTEGER_EXT or INTEGER_EXT, as fun fields use them.
