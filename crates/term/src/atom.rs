@@ -217,7 +217,7 @@ impl Ord for Atom {
 impl std::ops::Deref for Atom {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.0
     }
 }
 

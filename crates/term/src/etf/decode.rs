@@ -1332,14 +1332,14 @@ mod tests {
         assert_eq!(d(&[131, 115, 1, 233]).unwrap(), Term::atom("é"));
         assert!(d(&[131, 119, 1, 233]).is_err());
         let mut long = vec![131, 100, 1, 0];
-        long.extend(std::iter::repeat(b'a').take(256));
+        long.extend([b'a'; 256]);
         assert!(d(&long).is_err());
         // 255 two-byte characters are fine in UTF-8 (510 bytes).
-        let s: String = std::iter::repeat('ж').take(255).collect();
+        let s = "ж".repeat(255);
         let mut ok = vec![131, 118, 1, 254];
         ok.extend_from_slice(s.as_bytes());
         assert_eq!(d(&ok).unwrap(), Term::atom(&s));
-        let s: String = std::iter::repeat('ж').take(256).collect();
+        let s = "ж".repeat(256);
         let mut too_long = vec![131, 118, 2, 0];
         too_long.extend_from_slice(s.as_bytes());
         assert!(d(&too_long).is_err());
