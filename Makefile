@@ -34,6 +34,7 @@ demo: deps
 
 bench: deps
 	$(CARGO) bench -p beamlink-term --bench codec
+	PATH="$$PATH:/usr/lib/erlang/bin" $(CARGO) bench -p beamlink-e2e --bench node
 
 # Runs every cargo-fuzz target for FUZZ_SECONDS each (cargo-fuzz needs nightly features:
 # RUSTC_BOOTSTRAP=1 enables them on a stable toolchain). New findings land in

@@ -215,7 +215,7 @@ impl BeamBuilder {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || reader(stdout, tx));
-        let mut beam = Beam { child, node, cookie: self.cookie, flavor: self.flavor, stdin, lines: rx, _home: home };
+        let beam = Beam { child, node, cookie: self.cookie, flavor: self.flavor, stdin, lines: rx, _home: home };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -342,5 +342,153 @@ impl Drop for Beam {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGCONT) };
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// beamlink's own EPMD server, in this process on its own tokio runtime, on a free
+/// port. Stopped when dropped.
+pub struct BeamlinkEpmd {
+    pub port: u16,
+    handle: Option<beamlink_epmd::ServerHandle>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl BeamlinkEpmd {
+    /// A server on a free port, listening on 127.0.0.1 only, with a 60-second packet timeout.
+    pub fn start() -> BeamlinkEpmd {
+        Self::start_with(beamlink_epmd::ServerConfig {
+            addresses: vec![std::net::Ipv4Addr::LOCALHOST.into()],
+            ..beamlink_epmd::ServerConfig::with_port(free_port())
+        })
+    }
+
+    /// A server with this configuration (port 0 is replaced by a free port).
+    pub fn start_with(mut config: beamlink_epmd::ServerConfig) -> BeamlinkEpmd {
+        if config.port == 0 {
+            config.port = free_port();
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let handle = runtime
+            .block_on(beamlink_epmd::EpmdServer::start(config))
+            .expect("start beamlink's EPMD");
+        BeamlinkEpmd {
+            port: handle.port(),
+            handle: Some(handle),
+            runtime,
+        }
+    }
+
+    /// The server's runtime, to run clients on (`runtime().block_on(...)`).
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
+    /// The server's handle.
+    pub fn handle(&mut self) -> &mut beamlink_epmd::ServerHandle {
+        self.handle.as_mut().expect("server handle")
+    }
+
+    /// The registered names, newest first.
+    pub fn names(&self) -> Vec<beamlink_epmd::NameEntry> {
+        self.handle.as_ref().map(|h| h.names()).unwrap_or_default()
+    }
+
+    /// Waits up to `timeout` for the server to stop by itself (an allowed KILL_REQ).
+    pub fn wait_stopped(&mut self, timeout: Duration) -> Option<beamlink_epmd::Stopped> {
+        let h = self.handle.as_mut()?;
+        self.runtime.block_on(async { tokio::time::timeout(timeout, h.stopped()).await.ok() })
+    }
+
+    /// A client of this server.
+    pub fn client(&self) -> beamlink_epmd::EpmdClient {
+        beamlink_epmd::EpmdClient::new("127.0.0.1", self.port)
+    }
+}
+
+impl Drop for BeamlinkEpmd {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.runtime.block_on(h.shutdown());
+        }
+    }
+}
+
+/// The `beamlink` binary of this build (target/<profile>/beamlink next to the test
+/// executable), built with `cargo build -p beamlink-cli` when missing.
+pub fn beamlink_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/beamlink
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target directory")
+        .to_path_buf();
+    let bin = dir.join("beamlink");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "beamlink-cli"])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build -p beamlink-cli failed");
+    }
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p beamlink-cli`",
+        bin.display()
+    );
+    bin
+}
+
+/// Polls `cond` every 20 ms until it holds or `timeout` passes; true if it held. For
+/// state that has no event to wait on (another process's table).
+pub fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `epmd -port P ARGS...` (the real epmd as a client) and returns its exit success
+/// and stdout.
+pub fn epmd_command(port: u16, args: &[&str]) -> (bool, String) {
+    let out = Command::new("epmd")
+        .arg("-port")
+        .arg(port.to_string())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run epmd (run `make deps`)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+pub mod pods;
+
+impl Beam {
+    /// Waits up to `timeout` for a line the node prints (a log line, for instance) that
+    /// satisfies `pred`, and returns it. Lines read before are skipped; lines an earlier
+    /// `eval` already read are not seen.
+    pub fn wait_for_line(&mut self, timeout: Duration, mut pred: impl FnMut(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if pred(&l) => return Some(l),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
     }
 }

@@ -26,8 +26,21 @@ pub enum Command {
     /// Example: echo '{ok, [1,2,3]}' | beamlink term --from text --to etf > t.bin
     Term(TermArgs),
     /// Run an EPMD server in the foreground (a drop-in for `epmd`).
+    ///
+    /// Real `erl` nodes started with ERL_EPMD_PORT=<port> register here and find each
+    /// other; `epmd -port <port> -names` and net_adm:names/1 list them. Registrations are
+    /// logged on stderr. SIGTERM or SIGINT stops it (exit 0), so does an allowed
+    /// `epmd -kill`.
+    ///
+    /// Example: beamlink epmd --port 4370 --address 10.0.0.5,::1
     Epmd(EpmdArgs),
     /// List the names registered at an EPMD, like `epmd -names`.
+    ///
+    /// Text output: one `NAME PORT` line per node, in EPMD's order (newest first), nothing
+    /// when none is registered. JSON output: [{"name": "app", "port": 40123}, ...].
+    /// Exit 1 with one line on stderr when no EPMD answers.
+    ///
+    /// Example: beamlink names db1.example --port 4369 --format json
     Names(NamesArgs),
 }
 
@@ -69,6 +82,10 @@ pub struct EpmdArgs {
     /// Allow `epmd -kill` and `-stop` while nodes are registered (epmd's -relaxed_command_check).
     #[arg(long, env = "ERL_EPMD_RELAXED_COMMAND_CHECK")]
     pub relaxed_command_check: bool,
+    /// Seconds a client may take to send a whole request before its connection is closed
+    /// (epmd's -packet_timeout).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub packet_timeout: u64,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,0 +1,351 @@
+//! Frames to [`Message`]s and back, without I/O.
+//!
+//! A frame is the content of one packet after its 4-byte length. [`FrameDecoder`] reads
+//! the three forms a peer sends: pass-through (`112`, then the control term and the
+//! payload each with their own version byte 131), a distribution header (`131, 68`) with
+//! its atom-cache references, and fragments (`131, 69` first, `131, 70` following), which
+//! it reassembles. [`FrameEncoder`] writes complete packets, length included, and splits
+//! large messages into fragments when the peer accepts them.
+
+use crate::control::{ControlError, ControlMessage};
+use crate::fragment::Reassembly;
+use crate::header::{
+    read_atom_cache_refs, AtomCache, HeaderError, DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER,
+    PASS_THROUGH, VERSION_MAGIC,
+};
+use crate::message::Message;
+use beamlink_term::etf::{encode_body_to, DecodeError, DecodeLimits, Decoder};
+use beamlink_term::Atom;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// `DFLAG_DIST_HDR_ATOM_CACHE`: the peer reads distribution headers (131, 68).
+const DFLAG_DIST_HDR_ATOM_CACHE: u64 = 0x2000;
+/// `DFLAG_FRAGMENTS`: the peer reassembles fragmented messages (131, 69 / 70).
+const DFLAG_FRAGMENTS: u64 = 0x80_0000;
+
+/// Bytes of a fragment header: 131, 69 or 70, sequence id, fragment id.
+const FRAGMENT_HEADER_LEN: usize = 18;
+
+/// What a peer may make [`FrameDecoder`] hold. Breaking a limit is a [`FrameError`], after
+/// which the connection is closed.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameLimits {
+    /// Largest message (control message and payload, reassembled), in bytes.
+    pub max_message_size: usize,
+    /// Most fragmented messages that may be incomplete at once.
+    pub max_fragmented_in_flight: usize,
+    /// Most bytes all incomplete fragmented messages may hold together.
+    pub max_buffered_bytes: usize,
+    /// Limits for decoding the terms themselves (nesting depth, compressed size).
+    pub decode: DecodeLimits,
+}
+
+impl Default for FrameLimits {
+    /// 128 MiB per message, 1024 fragmented messages and 256 MiB in flight: far above what
+    /// ordinary traffic needs, small enough that a hostile peer cannot exhaust memory.
+    fn default() -> Self {
+        FrameLimits {
+            max_message_size: 128 << 20,
+            max_fragmented_in_flight: 1024,
+            max_buffered_bytes: 256 << 20,
+            decode: DecodeLimits::default(),
+        }
+    }
+}
+
+/// A frame the peer should not have sent. The message says what the peer did; the
+/// connection reports it and disconnects, as the BEAM does with a malformed message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FrameError {
+    #[error("the peer sent an empty frame outside a tick")]
+    Empty,
+    #[error("the peer sent a frame starting with {0:?}: neither pass-through (112) nor a distribution header (131 then 68, 69 or 70)")]
+    UnknownFrameType(Vec<u8>),
+    #[error("the peer sent a frame that ends inside its {0}")]
+    Truncated(&'static str),
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+    #[error(
+        "the peer sent a fragmented message (sequence {sequence}) with fragment id 0; ids count down to 1"
+    )]
+    FragmentIdZero { sequence: u64 },
+    #[error("the peer started fragmented message sequence {sequence} again before finishing it")]
+    SequenceRestarted { sequence: u64 },
+    #[error("the peer sent fragment {fragment} of sequence {sequence}, which it never started")]
+    UnknownSequence { sequence: u64, fragment: u64 },
+    #[error("the peer sent fragment {got} of sequence {sequence} where fragment {expected} was due")]
+    FragmentOutOfOrder { sequence: u64, expected: u64, got: u64 },
+    #[error(
+        "the peer sent a message of {size} bytes, over the limit of {limit} (FrameLimits::max_message_size)"
+    )]
+    MessageTooLarge { size: usize, limit: usize },
+    #[error("the peer has more than {limit} fragmented messages in flight (FrameLimits::max_fragmented_in_flight)")]
+    TooManyInFlight { limit: usize },
+    #[error("the peer's incomplete fragmented messages hold {size} bytes, over the limit of {limit} (FrameLimits::max_buffered_bytes)")]
+    TooMuchBuffered { size: usize, limit: usize },
+    #[error("the peer sent a {what} that is not a valid external term: {source}")]
+    Term { what: &'static str, source: DecodeError },
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error("the peer sent {0} without the payload term that must follow it")]
+    MissingPayload(&'static str),
+    #[error("the peer sent {name} followed by {count} bytes that belong to no term")]
+    TrailingBytes { name: &'static str, count: usize },
+}
+
+fn term_error(what: &'static str) -> impl FnOnce(DecodeError) -> FrameError {
+    move |source| FrameError::Term { what, source }
+}
+
+/// Turns incoming frames into messages. One per connection: it holds the peer's atom
+/// cache and the fragmented messages in flight.
+pub struct FrameDecoder {
+    limits: FrameLimits,
+    cache: AtomCache,
+    reassembly: Reassembly,
+    /// The atom-cache table of the current frame, kept to reuse its allocation.
+    refs: Vec<Option<Atom>>,
+}
+
+impl FrameDecoder {
+    /// A decoder with an empty atom cache.
+    pub fn new(limits: FrameLimits) -> FrameDecoder {
+        FrameDecoder {
+            limits,
+            cache: AtomCache::new(),
+            reassembly: Reassembly::new(),
+            refs: Vec::new(),
+        }
+    }
+
+    /// The peer's atom cache as the headers so far have filled it.
+    pub fn atom_cache(&self) -> &AtomCache {
+        &self.cache
+    }
+
+    /// How many fragmented messages are incomplete.
+    pub fn fragmented_in_flight(&self) -> usize {
+        self.reassembly.in_flight()
+    }
+
+    /// Decodes one frame: the bytes of a packet after its length (never a tick). Returns
+    /// `None` for a fragment that does not complete its message. Binaries in the decoded
+    /// terms share `frame`'s memory. After an error the connection must be closed: the
+    /// atom cache or the reassembly may be in a state the peer did not intend.
+    pub fn decode(&mut self, frame: Bytes) -> Result<Option<Message>, FrameError> {
+        let limits = self.limits;
+        match (frame.first().copied(), frame.get(1).copied()) {
+            (None, _) => Err(FrameError::Empty),
+            (Some(PASS_THROUGH), _) => {
+                check_size(frame.len() - 1, &limits)?;
+                decode_body(frame.slice(1..), &[], &limits, true).map(Some)
+            }
+            (Some(VERSION_MAGIC), Some(DIST_HEADER)) => {
+                let mut refs = std::mem::take(&mut self.refs);
+                refs.clear();
+                let used = read_atom_cache_refs(&frame[2..], &mut self.cache, &mut refs)?;
+                let body = frame.slice(2 + used..);
+                let result =
+                    check_size(body.len(), &limits).and_then(|()| decode_body(body, &refs, &limits, false));
+                self.refs = refs;
+                result.map(Some)
+            }
+            (Some(VERSION_MAGIC), Some(DIST_FRAG_HEADER)) => {
+                let (seq, fragment) = fragment_ids(&frame)?;
+                let mut refs = Vec::new();
+                let used = read_atom_cache_refs(&frame[FRAGMENT_HEADER_LEN..], &mut self.cache, &mut refs)?;
+                let data = frame.slice(FRAGMENT_HEADER_LEN + used..);
+                match self.reassembly.start(&limits, seq, fragment, refs, data)? {
+                    Some((refs, body)) => decode_body(body, &refs, &limits, false).map(Some),
+                    None => Ok(None),
+                }
+            }
+            (Some(VERSION_MAGIC), Some(DIST_FRAG_CONT)) => {
+                let (seq, fragment) = fragment_ids(&frame)?;
+                match self
+                    .reassembly
+                    .next(&limits, seq, fragment, &frame[FRAGMENT_HEADER_LEN..])?
+                {
+                    Some((refs, body)) => decode_body(body, &refs, &limits, false).map(Some),
+                    None => Ok(None),
+                }
+            }
+            _ => Err(FrameError::UnknownFrameType(frame[..frame.len().min(2)].to_vec())),
+        }
+    }
+}
+
+fn check_size(size: usize, limits: &FrameLimits) -> Result<(), FrameError> {
+    if size > limits.max_message_size {
+        return Err(FrameError::MessageTooLarge {
+            size,
+            limit: limits.max_message_size,
+        });
+    }
+    Ok(())
+}
+
+/// Sequence id and fragment id of a fragment header.
+fn fragment_ids(frame: &[u8]) -> Result<(u64, u64), FrameError> {
+    let h = frame
+        .get(2..FRAGMENT_HEADER_LEN)
+        .ok_or(FrameError::Truncated("fragment header"))?;
+    let mut seq = [0u8; 8];
+    let mut frag = [0u8; 8];
+    seq.copy_from_slice(&h[..8]);
+    frag.copy_from_slice(&h[8..]);
+    Ok((u64::from_be_bytes(seq), u64::from_be_bytes(frag)))
+}
+
+/// The control message and payload of one whole message. `versioned`: each term starts
+/// with 131 (pass-through) rather than following a distribution header.
+fn decode_body(
+    body: Bytes,
+    refs: &[Option<Atom>],
+    limits: &FrameLimits,
+    versioned: bool,
+) -> Result<Message, FrameError> {
+    let mut d = Decoder::new(body)
+        .with_limits(limits.decode)
+        .with_atom_cache(refs);
+    let next = |d: &mut Decoder<'_>| if versioned { d.term() } else { d.term_body() };
+    let control = ControlMessage::from_term(next(&mut d).map_err(term_error("control message"))?)?;
+    let name = control.name();
+    let payload = if control.has_payload() {
+        if d.remaining() == 0 {
+            return Err(FrameError::MissingPayload(name));
+        }
+        Some(next(&mut d).map_err(term_error("payload"))?)
+    } else {
+        None
+    };
+    if d.remaining() != 0 {
+        return Err(FrameError::TrailingBytes {
+            name,
+            count: d.remaining(),
+        });
+    }
+    Ok(Message { control, payload })
+}
+
+/// A message this node cannot send.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EncodeError {
+    #[error(transparent)]
+    Term(#[from] beamlink_term::etf::EncodeError),
+    #[error("{name} must be sent with a payload term")]
+    MissingPayload { name: &'static str },
+    #[error("{name} carries no payload, but one was given")]
+    UnexpectedPayload { name: &'static str },
+    #[error(
+        "a message of {size} bytes does not fit in one packet (4 GiB) and the peer does not accept fragments"
+    )]
+    TooLarge { size: usize },
+}
+
+/// Turns messages into packets for one peer. One per connection: it numbers the
+/// fragmented messages it sends.
+#[derive(Debug)]
+pub struct FrameEncoder {
+    header: bool,
+    fragments: bool,
+    fragment_size: usize,
+    next_sequence: u64,
+}
+
+impl FrameEncoder {
+    /// An encoder for a connection whose handshake agreed on `peer_flags`: the flags both
+    /// sides announced (ours AND the peer's), since the BEAM expects a distribution header
+    /// only when both sides have `DFLAG_DIST_HDR_ATOM_CACHE`, and pass-through otherwise.
+    /// Messages whose
+    /// control message and payload take more than `fragment_size` bytes are split into
+    /// fragments of that many bytes when the peer has `DFLAG_FRAGMENTS` (`0` never
+    /// splits). Without fragments, messages use a distribution header with no atom-cache
+    /// references when the peer has `DFLAG_DIST_HDR_ATOM_CACHE`, pass-through otherwise.
+    pub fn new(peer_flags: u64, fragment_size: usize) -> FrameEncoder {
+        let header = peer_flags & DFLAG_DIST_HDR_ATOM_CACHE != 0;
+        FrameEncoder {
+            header,
+            fragments: header && peer_flags & DFLAG_FRAGMENTS != 0 && fragment_size > 0,
+            fragment_size,
+            next_sequence: 1,
+        }
+    }
+
+    /// Encodes `msg` into complete packets, each with its 4-byte length: one, or several
+    /// fragments to be sent in order (other packets may go between them). The message is
+    /// encoded once into one buffer; fragmenting copies it once more.
+    pub fn encode(&mut self, msg: &Message) -> Result<Vec<Bytes>, EncodeError> {
+        let name = msg.control.name();
+        match (msg.control.has_payload(), &msg.payload) {
+            (true, None) => return Err(EncodeError::MissingPayload { name }),
+            (false, Some(_)) => return Err(EncodeError::UnexpectedPayload { name }),
+            _ => {}
+        }
+        let mut buf = Vec::with_capacity(256);
+        buf.extend_from_slice(&[0, 0, 0, 0]);
+        let body_start;
+        let control_end;
+        if self.header {
+            buf.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER, 0]);
+            body_start = buf.len();
+            msg.control.encode_body_to(&mut buf)?;
+            control_end = buf.len();
+            if let Some(p) = &msg.payload {
+                encode_body_to(p, &mut buf)?;
+            }
+        } else {
+            buf.extend_from_slice(&[PASS_THROUGH, VERSION_MAGIC]);
+            body_start = buf.len();
+            msg.control.encode_body_to(&mut buf)?;
+            control_end = buf.len();
+            if let Some(p) = &msg.payload {
+                buf.push(VERSION_MAGIC);
+                encode_body_to(p, &mut buf)?;
+            }
+        }
+        if self.fragments && buf.len() - body_start > self.fragment_size {
+            return Ok(self.fragment(&buf[body_start..], control_end - body_start));
+        }
+        let len = u32::try_from(buf.len() - 4).map_err(|_| EncodeError::TooLarge { size: buf.len() - 4 })?;
+        buf[..4].copy_from_slice(&len.to_be_bytes());
+        Ok(vec![Bytes::from(buf)])
+    }
+
+    /// Splits a message body (control message then payload) into fragment packets. The
+    /// first holds the whole control message, as the protocol requires.
+    fn fragment(&mut self, body: &[u8], control_len: usize) -> Vec<Bytes> {
+        let seq = self.next_sequence;
+        self.next_sequence = self.next_sequence.wrapping_add(1).max(1);
+        let first_len = self.fragment_size.max(control_len).min(body.len());
+        let rest = body.len() - first_len;
+        let count = 1 + rest.div_ceil(self.fragment_size);
+        let mut out = BytesMut::with_capacity(body.len() + count * (4 + FRAGMENT_HEADER_LEN) + 1);
+        let mut lens = Vec::with_capacity(count);
+        let mut chunks =
+            std::iter::once(&body[..first_len]).chain(body[first_len..].chunks(self.fragment_size));
+        for fragment_id in (1..=count as u64).rev() {
+            let chunk = chunks.next().unwrap_or_default();
+            let first = fragment_id == count as u64;
+            let start = out.len();
+            // A fragment is at most fragment_size (or the control message) plus 19 bytes,
+            // far below 4 GiB for any fragment size a connection uses.
+            let packet_len = FRAGMENT_HEADER_LEN + usize::from(first) + chunk.len();
+            out.put_u32(packet_len as u32);
+            out.put_u8(VERSION_MAGIC);
+            out.put_u8(if first { DIST_FRAG_HEADER } else { DIST_FRAG_CONT });
+            out.put_u64(seq);
+            out.put_u64(fragment_id);
+            if first {
+                out.put_u8(0);
+            }
+            out.extend_from_slice(chunk);
+            lens.push(out.len() - start);
+        }
+        let mut all = out.freeze();
+        lens.into_iter().map(|n| all.split_to(n)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,663 @@
+//! The node's connections to its peers: at most one per peer, by node name.
+//!
+//! The table maps a peer's name to its entry: connecting (we dialled), accepting (it
+//! dialled us) or up. Each entry owns an unbounded queue of signals for the peer, so a
+//! send never waits: signals queued while the connection is being set up go out in
+//! order once it is up, and fire `noconnection` if it never comes up. One task per
+//! connection forwards that queue to the connection's writer and hands what the reader
+//! receives to the node.
+//!
+//! The table also answers the handshake's questions ([`Arbiter`]): simultaneous
+//! connects are decided as `net_kernel` decides them, a second connection from a peer
+//! we believe connected is answered `alive`.
+
+use crate::error::Error;
+use crate::node::Node;
+use crate::outgoing::Outgoing;
+use beamlink_dist::{
+    handshake::BoxFuture, AcceptDecision, AcceptRequest, Arbiter, Connection, ConnectionConfig,
+    ConnectionEvent, ConnectionHandle, DistFlags, Established, HandshakeConfig, TrySendError,
+};
+use beamlink_epmd::PortLookup;
+use beamlink_term::Atom;
+use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use tokio::sync::{broadcast, mpsc, Notify};
+
+/// A change in the set of connected nodes, as `net_kernel:monitor_nodes/2` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// A connection to `node` is up.
+    Up {
+        /// The peer.
+        node: Atom,
+        /// `true` when the peer is a hidden node.
+        hidden: bool,
+    },
+    /// The connection to `node` is down, and why (`connection_closed`, a tick timeout,
+    /// a failed setup, ...).
+    Down {
+        /// The peer.
+        node: Atom,
+        /// Why the connection went down (or could not be set up).
+        reason: String,
+    },
+}
+
+/// The optional distribution flags a beamlink node implements.
+pub(crate) fn node_flags() -> DistFlags {
+    DistFlags::CONNECTION_DEFAULT
+        | DistFlags::DIST_MONITOR
+        | DistFlags::DIST_MONITOR_NAME
+        | DistFlags::EXIT_PAYLOAD
+        | DistFlags::SEND_SENDER
+        | DistFlags::SPAWN
+        | DistFlags::ALIAS
+        | DistFlags::UNICODE_IO
+}
+
+/// What a queue carries to a peer.
+#[derive(Debug)]
+pub(crate) enum Queued {
+    Signal(Outgoing),
+    Raw(beamlink_dist::Message),
+}
+
+#[derive(Debug)]
+enum State {
+    Connecting,
+    /// Our attempt lost a simultaneous connect: the peer's own connection is coming.
+    AwaitingPeer,
+    Accepting,
+    Up {
+        hidden: bool,
+        exit_payload: bool,
+        handle: ConnectionHandle,
+    },
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// Which attempt owns the entry: a connection that lost a race must not remove it.
+    id: u64,
+    state: State,
+    tx: mpsc::UnboundedSender<Queued>,
+    rx: Option<mpsc::UnboundedReceiver<Queued>>,
+    /// Items in `tx` not yet handed to the connection.
+    queued: usize,
+}
+
+/// How this node sets up connections; absent on a [`Node::local`] node.
+pub(crate) struct DistSetup {
+    pub handshake: HandshakeConfig,
+    pub connection: ConnectionConfig,
+    pub lookup: PortLookup,
+    /// The runtime the node started on: connections start there even when a send
+    /// comes from another thread.
+    pub runtime: tokio::runtime::Handle,
+}
+
+/// The connections of one node.
+pub(crate) struct Connections {
+    table: Mutex<HashMap<Atom, Entry>>,
+    events: broadcast::Sender<NodeEvent>,
+    next_id: AtomicU64,
+    removed: Notify,
+    pub(crate) setup: OnceLock<DistSetup>,
+    our_name: OnceLock<String>,
+    /// Set by [`Node::stop`]: no connection is set up any more.
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl Connections {
+    pub fn new() -> Connections {
+        Connections {
+            table: Mutex::new(HashMap::new()),
+            events: broadcast::channel(256).0,
+            next_id: AtomicU64::new(1),
+            removed: Notify::new(),
+            setup: OnceLock::new(),
+            our_name: OnceLock::new(),
+            stopped: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<Atom, Entry>> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn new_entry(&self, state: State) -> Entry {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Entry {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            state,
+            tx,
+            rx: Some(rx),
+            queued: 0,
+        }
+    }
+
+    /// Queues `signal` for `peer`, starting a connection when there is none and
+    /// `connect` allows. Never blocks; never called with a process lock held.
+    pub fn dispatch(&self, node: &Node, peer: &Atom, signal: Outgoing, connect: bool) -> Result<(), Error> {
+        self.enqueue(node, peer, Queued::Signal(signal), connect)
+    }
+
+    /// Queues an already built message for `peer` if a connection exists or is being
+    /// set up.
+    pub fn send_raw(&self, peer: &Atom, msg: beamlink_dist::Message) {
+        if let Some(e) = self.lock().get_mut(peer) {
+            e.queued += 1;
+            let _ = e.tx.send(Queued::Raw(msg));
+        }
+    }
+
+    fn enqueue(&self, node: &Node, peer: &Atom, item: Queued, connect: bool) -> Result<(), Error> {
+        let mut t = self.lock();
+        let mut item = item;
+        if let Some(e) = t.get_mut(peer) {
+            // Fast path: straight into the connection's queue when nothing of ours is
+            // waiting before it (order is kept: `queued` counts what the forwarding
+            // task has not handed over yet).
+            if e.queued == 0 {
+                if let State::Up {
+                    handle, exit_payload, ..
+                } = &e.state
+                {
+                    let msg = match item {
+                        Queued::Signal(s) => s.into_message(*exit_payload),
+                        Queued::Raw(m) => m,
+                    };
+                    match handle.try_send(msg) {
+                        Ok(()) => return Ok(()),
+                        Err(TrySendError::Full(m)) | Err(TrySendError::Closed(m)) => item = Queued::Raw(m),
+                    }
+                }
+            }
+            e.queued += 1;
+            return e.tx.send(item).map_err(|_| Error::NotConnected {
+                node: peer.as_str().to_string(),
+            });
+        }
+        if !connect {
+            return Err(Error::NotConnected {
+                node: peer.as_str().to_string(),
+            });
+        }
+        let setup = self.setup.get().filter(|_| !self.stopped.load(Ordering::Acquire));
+        let Some(setup) = setup else {
+            return Err(Error::Connect {
+                node: peer.as_str().to_string(),
+                reason: "this node does not do distribution".into(),
+            });
+        };
+        let mut entry = self.new_entry(State::Connecting);
+        let id = entry.id;
+        entry.queued = 1;
+        let _ = entry.tx.send(item);
+        t.insert(peer.clone(), entry);
+        drop(t);
+        setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
+        Ok(())
+    }
+
+    /// Starts connecting to `peer` when no connection exists.
+    pub fn ensure(&self, node: &Node, peer: &Atom) -> Result<(), Error> {
+        if self.lock().contains_key(peer) {
+            return Ok(());
+        }
+        // A ping-less start: an empty raw queue entry is enough to begin.
+        let mut t = self.lock();
+        if t.contains_key(peer) {
+            return Ok(());
+        }
+        let setup = self.setup.get().filter(|_| !self.stopped.load(Ordering::Acquire));
+        let Some(setup) = setup else {
+            return Err(Error::Connect {
+                node: peer.as_str().to_string(),
+                reason: "this node does not do distribution".into(),
+            });
+        };
+        let entry = self.new_entry(State::Connecting);
+        let id = entry.id;
+        t.insert(peer.clone(), entry);
+        drop(t);
+        setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
+        Ok(())
+    }
+
+    /// `true` when the connection to `peer` is up.
+    pub fn is_up(&self, peer: &Atom) -> bool {
+        matches!(
+            self.lock().get(peer),
+            Some(Entry {
+                state: State::Up { .. },
+                ..
+            })
+        )
+    }
+
+    /// The peers with a connection up: `(visible, hidden)`.
+    pub fn connected(&self) -> (Vec<Atom>, Vec<Atom>) {
+        let (mut visible, mut hidden) = (Vec::new(), Vec::new());
+        for (n, e) in self.lock().iter() {
+            if let State::Up { hidden: h, .. } = e.state {
+                if h {
+                    hidden.push(n.clone())
+                } else {
+                    visible.push(n.clone())
+                }
+            }
+        }
+        (visible, hidden)
+    }
+
+    /// Node up/down events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+
+    /// Closes the connection to `peer` (`erlang:disconnect_node/1`). Returns whether one
+    /// existed.
+    pub async fn disconnect(&self, peer: &Atom) -> bool {
+        let handle = match self.lock().get(peer) {
+            Some(Entry {
+                state: State::Up { handle, .. },
+                ..
+            }) => handle.clone(),
+            _ => return false,
+        };
+        handle.close().await;
+        true
+    }
+
+    /// Removes the entry of attempt `id`; returns whether it was still the owner.
+    fn remove(&self, peer: &Atom, id: u64) -> bool {
+        let mut t = self.lock();
+        let owned = t.get(peer).is_some_and(|e| e.id == id);
+        if owned {
+            t.remove(peer);
+        }
+        drop(t);
+        self.removed.notify_waiters();
+        owned
+    }
+
+    /// Claims the queue of `peer`'s entry for an established connection of attempt `id`
+    /// (an accepted connection takes over the entry whatever its id).
+    fn claim(
+        &self,
+        peer: &Atom,
+        id: Option<u64>,
+        est: &Established,
+    ) -> Option<(u64, mpsc::UnboundedReceiver<Queued>)> {
+        let mut t = self.lock();
+        let entry = match t.get_mut(peer) {
+            Some(e) if id.is_none_or(|id| id == e.id) => e,
+            Some(_) => return None,
+            None => {
+                let e = self.new_entry(State::Accepting);
+                t.entry(peer.clone()).or_insert(e)
+            }
+        };
+        let rx = entry.rx.take()?;
+        entry.state = State::Up {
+            hidden: est.peer.hidden,
+            exit_payload: est.peer.flags.contains(DistFlags::EXIT_PAYLOAD),
+            handle: est.handle.clone(),
+        };
+        Some((entry.id, rx))
+    }
+
+    fn publish(&self, ev: NodeEvent) {
+        let _ = self.events.send(ev);
+    }
+}
+
+impl Arbiter for Connections {
+    fn accept_pending(&self, request: &AcceptRequest) -> AcceptDecision {
+        if self.stopped.load(Ordering::Acquire) {
+            return AcceptDecision::NotAllowed;
+        }
+        if request.dynamic {
+            return AcceptDecision::named_on(&request.name);
+        }
+        let peer = Atom::new(&request.name);
+        let ours = self.our_name.get().cloned().unwrap_or_default();
+        let mut t = self.lock();
+        match t.get_mut(&peer) {
+            None => {
+                let e = self.new_entry(State::Accepting);
+                t.insert(peer, e);
+                AcceptDecision::Ok
+            }
+            Some(e) => match e.state {
+                State::Connecting => {
+                    let d = AcceptDecision::simultaneous(&ours, &request.name);
+                    if d == AcceptDecision::OkSimultaneous {
+                        // Our own attempt loses: this connection takes over its queue.
+                        e.id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                        e.state = State::Accepting;
+                    }
+                    d
+                }
+                State::AwaitingPeer => {
+                    e.state = State::Accepting;
+                    AcceptDecision::Ok
+                }
+                State::Accepting => AcceptDecision::Nok,
+                State::Up { .. } => AcceptDecision::Alive,
+            },
+        }
+    }
+
+    fn is_pending(&self, peer: &str) -> bool {
+        !self.is_up(&Atom::new(peer))
+    }
+
+    fn wait_pending<'a>(&'a self, peer: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let peer = Atom::new(peer);
+            loop {
+                let notified = self.removed.notified();
+                let handle = match self.lock().get(&peer) {
+                    Some(Entry {
+                        state: State::Up { handle, .. },
+                        ..
+                    }) => handle.clone(),
+                    _ => return,
+                };
+                handle.close().await;
+                notified.await;
+            }
+        })
+    }
+}
+
+/// Resolves `peer`'s address (EPMD or the fixed port) and its host.
+pub(crate) async fn resolve(lookup: &PortLookup, peer: &str) -> Result<SocketAddr, String> {
+    let port = lookup.resolve(peer).await.map_err(|e| e.to_string())?;
+    let host = port.host.clone();
+    let target = format!("{}:{}", host, port.port);
+    tokio::task::spawn_blocking(move || target.to_socket_addrs().map(|mut a| a.next()))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot resolve host {host}: {e}"))?
+        .ok_or_else(|| format!("host {host} has no address"))
+}
+
+async fn connect_task(node: Node, peer: Atom, id: u64) {
+    let conns = &node.inner.connections;
+    let Some(setup) = conns.setup.get() else { return };
+    let result = match resolve(&setup.lookup, &peer).await {
+        Ok(addr) => Connection::connect(addr, &peer, &setup.handshake, &setup.connection, conns)
+            .await
+            .map_err(|e| {
+                let lost = matches!(e, beamlink_dist::HandshakeError::SimultaneousLost { .. });
+                (e.to_string(), lost)
+            }),
+        Err(e) => Err((format!("cannot find {peer}: {e}"), false)),
+    };
+    match result {
+        Ok(est) => run(node.clone(), peer, Some(id), est).await,
+        Err((reason, true)) => {
+            // The peer's attempt wins: keep the queue for the connection it opens, and
+            // give up only if that does not come within the setup time.
+            if !conns.await_peer(&peer, id, setup.handshake.setup_time).await && conns.remove(&peer, id) {
+                node.connection_lost(&peer);
+                conns.publish(NodeEvent::Down { node: peer, reason });
+            }
+        }
+        Err((reason, false)) => {
+            tracing::info!(peer = %peer, %reason, "connection setup failed");
+            // Only the attempt that still owns the entry reports: a lost simultaneous
+            // connect is replaced by the accepted connection.
+            if conns.remove(&peer, id) {
+                node.connection_lost(&peer);
+                conns.publish(NodeEvent::Down { node: peer, reason });
+            }
+        }
+    }
+}
+
+/// Accepts distribution connections until the listener fails.
+pub(crate) async fn accept_loop(
+    node: std::sync::Weak<crate::node::NodeInner>,
+    listener: tokio::net::TcpListener,
+) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a distribution connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Some(inner) = node.upgrade() else { return };
+        let node = Node { inner };
+        tokio::spawn(async move {
+            let conns = &node.inner.connections;
+            let Some(setup) = conns.setup.get() else { return };
+            let arbiter = AcceptArbiter {
+                conns,
+                accepted: Mutex::new(None),
+            };
+            let result = Connection::accept(stream, &setup.handshake, &setup.connection, &arbiter).await;
+            let accepted = arbiter.accepted.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match result {
+                Ok(est) => {
+                    let peer = Atom::new(&est.peer.node);
+                    run(node.clone(), peer, None, est).await
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "incoming connection refused or failed");
+                    if let Some(peer) = accepted {
+                        conns.accept_failed(&node, &peer);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The arbiter of one accepted connection: remembers which peer it let through, so a
+/// handshake that fails afterwards removes that peer's entry again.
+struct AcceptArbiter<'a> {
+    conns: &'a Connections,
+    accepted: Mutex<Option<Atom>>,
+}
+
+impl Arbiter for AcceptArbiter<'_> {
+    fn accept_pending(&self, request: &AcceptRequest) -> AcceptDecision {
+        let d = self.conns.accept_pending(request);
+        if matches!(d, AcceptDecision::Ok | AcceptDecision::OkSimultaneous) {
+            *self.accepted.lock().unwrap_or_else(|e| e.into_inner()) = Some(Atom::new(&request.name));
+        }
+        d
+    }
+    fn is_pending(&self, peer: &str) -> bool {
+        self.conns.is_pending(peer)
+    }
+    fn wait_pending<'a>(&'a self, peer: &'a str) -> BoxFuture<'a, ()> {
+        self.conns.wait_pending(peer)
+    }
+}
+
+impl Connections {
+    /// An accepted handshake failed: forget the entry it created, unless a connection
+    /// took it over; signals queued for the peer meanwhile fire `noconnection`.
+    fn accept_failed(&self, node: &Node, peer: &Atom) {
+        let mut t = self.lock();
+        let stale = matches!(
+            t.get(peer),
+            Some(Entry {
+                state: State::Accepting,
+                rx: Some(_),
+                ..
+            })
+        );
+        if stale {
+            t.remove(peer);
+        }
+        drop(t);
+        if stale {
+            self.removed.notify_waiters();
+            node.connection_lost(peer);
+        }
+    }
+}
+
+/// Runs an established connection: forwards the queue, hands received messages to the
+/// node, and when it goes down fires `noconnection` for everything across it.
+pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Established) {
+    let conns = &node.inner.connections;
+    let Some((id, mut rx)) = conns.claim(&peer, id, &est) else {
+        est.handle.close().await;
+        return;
+    };
+    conns.publish(NodeEvent::Up {
+        node: peer.clone(),
+        hidden: est.peer.hidden,
+    });
+    let exit_payload = est.peer.flags.contains(DistFlags::EXIT_PAYLOAD);
+    let handle = est.handle.clone();
+    let reason = loop {
+        tokio::select! {
+            biased;
+            ev = est.events.recv() => match ev {
+                Some(ConnectionEvent::Message(m)) => node.handle_incoming(&peer, m),
+                Some(ConnectionEvent::Down(r)) => break r.to_string(),
+                None => break "connection_closed".to_string(),
+            },
+            q = rx.recv() => {
+                let msg = match q {
+                    Some(Queued::Signal(s)) => s.into_message(exit_payload),
+                    Some(Queued::Raw(m)) => m,
+                    None => break "connection_closed".to_string(),
+                };
+                if handle.send(msg).await.is_err() {
+                    break handle.closed().await.to_string();
+                }
+                conns.handed_over(&peer, id);
+            }
+        }
+    };
+    if conns.remove(&peer, id) {
+        node.connection_lost(&peer);
+    }
+    conns.publish(NodeEvent::Down { node: peer, reason });
+}
+
+impl Connections {
+    /// No new connections from now on (the node is stopping).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+    }
+
+    /// After a lost simultaneous connect: waits up to `limit` for the peer's connection
+    /// to take over the entry. Returns `true` when it did (or the entry is gone).
+    async fn await_peer(&self, peer: &Atom, id: u64, limit: std::time::Duration) -> bool {
+        {
+            let mut t = self.lock();
+            match t.get_mut(peer) {
+                Some(e) if e.id == id && matches!(e.state, State::Connecting) => {
+                    e.state = State::AwaitingPeer
+                }
+                _ => return true,
+            }
+        }
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut events = self.subscribe();
+        loop {
+            {
+                let t = self.lock();
+                match t.get(peer) {
+                    Some(e) if e.id == id && e.rx.is_some() => {}
+                    _ => return true,
+                }
+            }
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(_) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// The forwarding task of attempt `id` handed one queued item to the connection.
+    fn handed_over(&self, peer: &Atom, id: u64) {
+        if let Some(e) = self.lock().get_mut(peer) {
+            if e.id == id {
+                e.queued = e.queued.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Remembers our own name (for simultaneous-connect decisions).
+    pub fn set_our_name(&self, name: &str) {
+        let _ = self.our_name.set(name.to_string());
+    }
+}
+
+impl Node {
+    /// Connects to `peer` (`net_kernel:connect_node/1`) and waits until the connection
+    /// is up, or fails with the reason the setup gave.
+    pub async fn connect(&self, peer: &str) -> Result<(), Error> {
+        let atom = Atom::new(peer);
+        let conns = &self.inner.connections;
+        let mut events = conns.subscribe();
+        if conns.is_up(&atom) {
+            return Ok(());
+        }
+        conns.ensure(self, &atom)?;
+        loop {
+            if conns.is_up(&atom) {
+                return Ok(());
+            }
+            match events.recv().await {
+                Ok(NodeEvent::Up { node, .. }) if node == atom => return Ok(()),
+                Ok(NodeEvent::Down { node, reason }) if node == atom => {
+                    return Err(Error::Connect {
+                        node: peer.to_string(),
+                        reason,
+                    })
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => {
+                    return Err(Error::Connect {
+                        node: peer.to_string(),
+                        reason: "node stopped".into(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Closes the connection to `peer` (`erlang:disconnect_node/1`); its links and
+    /// monitors fire `noconnection`. Returns whether there was a connection.
+    pub async fn disconnect(&self, peer: &str) -> bool {
+        self.inner.connections.disconnect(&Atom::new(peer)).await
+    }
+
+    /// The visible nodes connected (`nodes()`).
+    pub fn nodes(&self) -> Vec<Atom> {
+        self.inner.connections.connected().0
+    }
+
+    /// The hidden nodes connected (`nodes(hidden)`).
+    pub fn nodes_hidden(&self) -> Vec<Atom> {
+        self.inner.connections.connected().1
+    }
+
+    /// `true` when a connection to `peer` is up.
+    pub fn is_connected(&self, peer: &str) -> bool {
+        self.inner.connections.is_up(&Atom::new(peer))
+    }
+
+    /// Node up/down events from now on (`net_kernel:monitor_nodes(true, [nodedown_reason])`).
+    pub fn monitor_nodes(&self) -> broadcast::Receiver<NodeEvent> {
+        self.inner.connections.subscribe()
+    }
+}

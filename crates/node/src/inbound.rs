@@ -1,0 +1,259 @@
+//! What the node does with a distribution message a peer sent: deliver a message, update
+//! a link or a monitor, deliver an exit signal, answer a spawn request.
+//!
+//! Everything a peer sends is checked against the node's own state: a signal for a
+//! pid that is not ours or not alive is dropped (or answered with `noproc`, as the BEAM
+//! answers), never trusted.
+
+use crate::monitor::{Monitored, Watcher};
+use crate::node::Node;
+use crate::outgoing::Outgoing;
+use crate::signal::ExitKind;
+use beamlink_dist::{ControlMessage as C, Message, PidOrName};
+use beamlink_term::{Atom, Pid, Reference, Term};
+
+/// The fields of a `SPAWN_REQUEST` the node uses.
+struct SpawnRequest {
+    req_id: Reference,
+    from: Pid,
+    module: Atom,
+    function: Atom,
+    options: Vec<Term>,
+}
+
+impl Node {
+    /// Carries out one message received from `peer`.
+    pub(crate) fn handle_incoming(&self, peer: &Atom, msg: Message) {
+        let payload = msg.payload.unwrap_or_else(Term::nil);
+        match msg.control {
+            C::Send { to } | C::SendTt { to, .. } | C::SendSender { to, .. } | C::SendSenderTt { to, .. } => {
+                self.deliver_to_pid(&to, payload)
+            }
+            C::RegSend { to_name, .. } | C::RegSendTt { to_name, .. } => {
+                // A message to an unregistered name is dropped, as on the BEAM.
+                let _ = self.deliver_to_name(&to_name, payload);
+            }
+            C::AliasSend { alias, .. } | C::AliasSendTt { alias, .. } => {
+                self.deliver_to_alias(&alias, payload)
+            }
+            C::Link { from, to } => self.remote_link(peer, from, to),
+            C::UnlinkId { id, from, to } => {
+                if let Some(p) = self.inner.processes.get(&to) {
+                    p.state().links.on_unlink_id(&from);
+                }
+                let ack = Outgoing::UnlinkIdAck {
+                    id,
+                    from: to,
+                    to: from,
+                };
+                let _ = self.inner.connections.dispatch(self, peer, ack, false);
+            }
+            C::UnlinkIdAck { id, from, to } => {
+                if let Some(p) = self.inner.processes.get(&to) {
+                    p.state().links.on_unlink_ack(&from, id);
+                }
+            }
+            C::Unlink { from, to } => {
+                // The pre-OTP-26 unlink: remove whatever link there is.
+                if let Some(p) = self.inner.processes.get(&to) {
+                    p.state().links.remove(&from);
+                }
+            }
+            C::Exit { from, to, reason } | C::ExitTt { from, to, reason, .. } => {
+                self.exit_signal(&to, &from, reason, ExitKind::Link, false)
+            }
+            C::PayloadExit { from, to } | C::PayloadExitTt { from, to, .. } => {
+                self.exit_signal(&to, &from, payload, ExitKind::Link, false)
+            }
+            C::Exit2 { from, to, reason } | C::Exit2Tt { from, to, reason, .. } => {
+                self.exit_signal(&to, &from, reason, ExitKind::Exit2, false)
+            }
+            C::PayloadExit2 { from, to } | C::PayloadExit2Tt { from, to, .. } => {
+                self.exit_signal(&to, &from, payload, ExitKind::Exit2, false)
+            }
+            C::MonitorP { from, to, reference } => self.remote_monitor(peer, from, to, reference),
+            C::DemonitorP { to, reference, .. } => {
+                let target = match to {
+                    PidOrName::Pid(p) => Some(p),
+                    PidOrName::Name(n) => self.inner.registry.whereis(&n),
+                };
+                if let Some(p) = target.and_then(|t| self.inner.processes.get(&t)) {
+                    p.state().monitors.remove_watcher(&reference);
+                }
+            }
+            C::MonitorPExit {
+                to,
+                reference,
+                reason,
+                ..
+            } => self.fire_down(&to, &reference, reason),
+            C::PayloadMonitorPExit { to, reference, .. } => self.fire_down(&to, &reference, payload),
+            C::SpawnRequest {
+                req_id,
+                from,
+                module,
+                function,
+                options,
+                ..
+            }
+            | C::SpawnRequestTt {
+                req_id,
+                from,
+                module,
+                function,
+                options,
+                ..
+            } => self.remote_spawn(
+                peer,
+                SpawnRequest {
+                    req_id,
+                    from,
+                    module,
+                    function,
+                    options,
+                },
+                payload,
+            ),
+            C::AltactSigSend { flags, from, to, .. } => {
+                use beamlink_dist::control::altact_flags as F;
+                use beamlink_dist::Recipient as R;
+                if flags & F::EXIT != 0 {
+                    if let R::Pid(to) = to {
+                        self.exit_signal(&to, &from, payload, ExitKind::Exit2, false);
+                    }
+                } else {
+                    match to {
+                        R::Pid(p) => self.deliver_to_pid(&p, payload),
+                        R::Name(n) => {
+                            let _ = self.deliver_to_name(&n, payload);
+                        }
+                        R::Alias(a) => self.deliver_to_alias(&a, payload),
+                    }
+                }
+            }
+            other => tracing::debug!(peer = %peer, op = other.name(), "ignored control message"),
+        }
+    }
+
+    fn remote_link(&self, peer: &Atom, from: Pid, to: Pid) {
+        let linked = self.inner.processes.get(&to).is_some_and(|p| {
+            let mut st = p.state();
+            if st.exit_reason.is_some() {
+                return false;
+            }
+            st.links.on_link(&from);
+            true
+        });
+        if !linked {
+            let sig = Outgoing::Exit {
+                from: to,
+                to: from,
+                reason: Term::atom("noproc"),
+            };
+            let _ = self.inner.connections.dispatch(self, peer, sig, false);
+        }
+    }
+
+    fn remote_monitor(&self, peer: &Atom, from: Pid, to: PidOrName, reference: Reference) {
+        let (target, as_term, pid) = match &to {
+            PidOrName::Pid(p) => (Monitored::Pid(p.clone()), Term::Pid(p.clone()), Some(p.clone())),
+            PidOrName::Name(n) => (
+                Monitored::Name {
+                    name: n.clone(),
+                    node: self.name().clone(),
+                },
+                Term::Atom(n.clone()),
+                self.inner.registry.whereis(n),
+            ),
+        };
+        let added = pid.and_then(|p| self.inner.processes.get(&p)).is_some_and(|p| {
+            let mut st = p.state();
+            if st.exit_reason.is_some() {
+                return false;
+            }
+            st.monitors.add_watcher(
+                reference.clone(),
+                Watcher {
+                    pid: from.clone(),
+                    target,
+                },
+            );
+            true
+        });
+        if !added {
+            let sig = Outgoing::MonitorExit {
+                from: as_term,
+                to: from,
+                reference,
+                reason: Term::atom("noproc"),
+            };
+            let _ = self.inner.connections.dispatch(self, peer, sig, false);
+        }
+    }
+
+    /// `SPAWN_REQUEST`: `erpc:call/4,5` (and so `rpc:call` on OTP 23+) spawns
+    /// `erpc:execute_call(Ref, M, F, Args)` and reads the result from the exit reason
+    /// of the spawned process, which it monitors. The node runs a process whose body is
+    /// the registered Rust function `M:F` and which ends with the reason erpc expects:
+    /// `{Ref, return, Value}` or `{Ref, error, Reason, Stack}`. Spawning a registered
+    /// function directly runs it and ends `normal` (or with the error reason); anything
+    /// else ends at once with `undef`, as the BEAM's process would.
+    fn remote_spawn(&self, peer: &Atom, req: SpawnRequest, args: Term) {
+        use beamlink_dist::control::spawn_reply_flags;
+        let SpawnRequest {
+            req_id,
+            from,
+            module,
+            function,
+            options,
+        } = req;
+        let has = |name: &str| {
+            options
+                .iter()
+                .any(|o| o.is_atom(name) || matches!(o.as_tuple(), Some([t, _]) if t.is_atom(name)))
+        };
+        let (monitor, link) = (has("monitor"), has("link"));
+        let Ok(mb) = self.mailbox() else {
+            let reply = C::SpawnReply {
+                req_id,
+                to: from,
+                flags: 0,
+                result: beamlink_dist::SpawnResult::Error(Atom::new("system_limit")),
+            };
+            self.inner.connections.send_raw(peer, Message::control(reply));
+            return;
+        };
+        let process = mb.process().clone();
+        let mut flags = 0;
+        {
+            let mut st = process.state();
+            if monitor {
+                st.monitors.add_watcher(
+                    req_id.clone(),
+                    Watcher {
+                        pid: from.clone(),
+                        target: Monitored::Pid(process.pid.clone()),
+                    },
+                );
+                flags |= spawn_reply_flags::MONITOR;
+            }
+            if link {
+                st.links.on_link(&from);
+                flags |= spawn_reply_flags::LINK;
+            }
+        }
+        let reply = C::SpawnReply {
+            req_id,
+            to: from,
+            flags,
+            result: beamlink_dist::SpawnResult::Pid(process.pid.clone()),
+        };
+        self.inner.connections.send_raw(peer, Message::control(reply));
+        let args = args.as_list().map(<[Term]>::to_vec).unwrap_or_default();
+        let node = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let reason = crate::rex::spawned_body(&node, &module, &function, args);
+            mb.close(reason);
+        });
+    }
+}
