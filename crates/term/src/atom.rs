@@ -44,17 +44,28 @@ thread_local! {
 /// (cheap for long node names; a collision only costs a miss).
 #[inline]
 fn recent_slot(b: &[u8]) -> usize {
-    let word = |s: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..s.len()].copy_from_slice(s);
-        u64::from_le_bytes(w)
+    // Fixed-size loads only (a variable-length copy would be a call into memcpy).
+    let n = b.len();
+    let word = |i: usize| {
+        u64::from_le_bytes([
+            b[i],
+            b[i + 1],
+            b[i + 2],
+            b[i + 3],
+            b[i + 4],
+            b[i + 5],
+            b[i + 6],
+            b[i + 7],
+        ])
     };
-    let (head, tail) = if b.len() <= 8 {
-        (word(b), 0)
-    } else {
-        (word(&b[..8]), word(&b[b.len() - 8..]))
+    let half = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as u64;
+    let (head, tail) = match n {
+        0 => (0, 0),
+        1..=3 => (b[0] as u64 | (b[n / 2] as u64) << 8 | (b[n - 1] as u64) << 16, 0),
+        4..=7 => (half(0), half(n - 4)),
+        _ => (word(0), word(n - 8)),
     };
-    let h = (head ^ tail.rotate_left(29) ^ b.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let h = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (h >> 56) as usize % RECENT_SLOTS
 }
 

@@ -387,6 +387,21 @@ impl<'b> Cursor<'b> {
         // least one byte, so this never exceeds the bytes left: checked when a container
         // opens. A slot counts as started when its tag is read.
         let mut pending: usize = 0;
+        // Fast path for the commonest shape, a small tuple (every control message is one):
+        // its leaves go straight in; anything else continues below with the tuple open.
+        if let Some(&[SMALL_TUPLE_EXT, n]) = self.buf.get(self.pos..self.pos + 2) {
+            let n = n as usize;
+            if n > 0 && n <= self.left() - 2 {
+                self.pos += 2;
+                let mut elems = Vec::with_capacity(n);
+                let k = self.fill(&mut elems, n)?;
+                if k == n {
+                    return Ok(Term::Tuple(elems));
+                }
+                pending = n - k;
+                stack.push(Frame::Tuple { elems, left: n - k });
+            }
+        }
         loop {
             // Fast path: leaves go straight into the innermost container, without passing
             // through the general machinery below. A container they fill up closes here.
