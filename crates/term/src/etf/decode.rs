@@ -10,8 +10,12 @@
 //! against the bytes that remain before anything is reserved for it, and the counts of all
 //! containers still open are checked *together* (each promised element needs at least one
 //! byte), so a chain of headers that each claim "all the rest" cannot multiply the
-//! reservation. Binaries share the input buffer. The one exception is a compressed term,
+//! reservation: the worst case is one [`Term`] (48 bytes) per input byte, as for a
+//! STRING_EXT. Binaries share the input buffer. The one exception is a compressed term,
 //! which may inflate up to [`DecodeLimits::max_uncompressed`] bytes and no further.
+//!
+//! New atoms go into the process-wide atom table, which is never freed and holds at most
+//! 1,048,576 atoms (the BEAM's default); past that, decoding a new atom is an error.
 
 use super::tags::*;
 use crate::atom::{AtomError, INTERN_LIMIT, MAX_ATOM_CHARS};
