@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use beamlink_e2e::pods::{Pod, PodCluster};
@@ -30,6 +30,8 @@ struct Join {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
+    /// Its log (stderr), shown when a wait fails.
+    log: Arc<Mutex<Vec<String>>>,
     http: SocketAddr,
     name: String,
 }
@@ -55,7 +57,7 @@ impl Join {
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -70,11 +72,21 @@ impl Join {
                 }
             }
         });
+        let err = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
         let name = format!("beamlink@{ip}");
         let mut j = Join {
             child,
             lines,
             seen: Vec::new(),
+            log,
             http,
             name: name.clone(),
         };
@@ -82,13 +94,24 @@ impl Join {
         j
     }
 
+    /// What it printed on stdout and its last log lines, for failure messages.
+    fn transcript(&self) -> String {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let tail = &log[log.len().saturating_sub(40)..];
+        format!(
+            "stdout:\n{}\nlast log lines:\n{}",
+            self.seen.join("\n"),
+            tail.join("\n")
+        )
+    }
+
     /// Waits for a stdout line equal to `want` or starting with `want` and a space or colon;
     /// panics with what was seen if none comes in time. Returns the line.
     fn wait_line(&mut self, timeout: Duration, want: &str) -> String {
         self.try_wait_line(timeout, want).unwrap_or_else(|| {
             panic!(
-                "beamlink join printed no {want:?} within {timeout:?}; it printed:\n{}",
-                self.seen.join("\n")
+                "beamlink join printed no {want:?} within {timeout:?}; {}",
+                self.transcript()
             )
         })
     }
@@ -101,8 +124,8 @@ impl Join {
             let wait = deadline.saturating_duration_since(Instant::now());
             let Ok(line) = self.lines.recv_timeout(wait) else {
                 panic!(
-                    "beamlink join did not print {left:?} within {timeout:?}; it printed:\n{}",
-                    self.seen.join("\n")
+                    "beamlink join did not print {left:?} within {timeout:?}; {}",
+                    self.transcript()
                 );
             };
             self.seen.push(line.clone());
@@ -139,7 +162,8 @@ impl Join {
         });
         assert!(
             ok,
-            "/readyz did not answer {code} within {timeout:?}; last: {last:?}"
+            "/readyz did not answer {code} within {timeout:?}; last: {last:?}; {}",
+            self.transcript()
         );
         last.1
     }
