@@ -27,7 +27,10 @@ fn erlang_and_elixir_nodes_answer_pong_with_a_round_trip_time() {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{out:?}");
     for (line, node) in lines.iter().zip([erl.node(), erl.node(), ex.node(), ex.node()]) {
-        assert!(line.starts_with("pong") && line.contains(node) && line.contains(" ms"), "{line}");
+        assert!(
+            line.starts_with("pong") && line.contains(node) && line.contains(" ms"),
+            "{line}"
+        );
     }
     assert!(out.stderr.is_empty(), "{out:?}");
 }
@@ -62,7 +65,10 @@ fn pang_names_its_reason_and_exits_1() {
     assert_eq!(out.code, 1, "{out:?}");
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(lines[0].starts_with("pong"), "{out:?}");
-    assert!(lines[1].starts_with("pang") && lines[1].contains("name not registered"), "{out:?}");
+    assert!(
+        lines[1].starts_with("pang") && lines[1].contains("name not registered"),
+        "{out:?}"
+    );
 
     // Cookies differ.
     let bad = vec![
@@ -71,7 +77,10 @@ fn pang_names_its_reason_and_exits_1() {
     ];
     let out = run(&["ping", erl.node()], &bad);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stdout.contains("pang") && out.stdout.contains("cookies differ"), "{out:?}");
+    assert!(
+        out.stdout.contains("pang") && out.stdout.contains("cookies differ"),
+        "{out:?}"
+    );
     assert!(!out.stdout.contains("NOTTHECOOKIE") && !out.stderr.contains("NOTTHECOOKIE"));
 
     // No EPMD on that port.
@@ -139,7 +148,10 @@ fn cookie_sources_in_order_and_missing_cookie_is_exit_2() {
     let home_cookie = home.path().join(".erlang.cookie");
     std::fs::write(&home_cookie, erl.cookie()).unwrap();
     std::fs::set_permissions(&home_cookie, std::fs::Permissions::from_mode(0o400)).unwrap();
-    let env = [("ERL_EPMD_PORT", port.as_str()), ("HOME", home.path().to_str().unwrap())];
+    let env = [
+        ("ERL_EPMD_PORT", port.as_str()),
+        ("HOME", home.path().to_str().unwrap()),
+    ];
     assert_eq!(run_beamlink(&["ping", erl.node()], &env).code, 0);
     // None at all: a configuration error, one line.
     let out = run_beamlink(&["ping", erl.node()], &[("ERL_EPMD_PORT", port.as_str())]);
@@ -148,7 +160,10 @@ fn cookie_sources_in_order_and_missing_cookie_is_exit_2() {
     assert!(out.stderr.contains("no cookie"), "{out:?}");
     // A cookie file others may read is refused, as erl refuses it.
     std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = run_beamlink(&["ping", erl.node(), "--cookie-file", file], &[("ERL_EPMD_PORT", port.as_str())]);
+    let out = run_beamlink(
+        &["ping", erl.node(), "--cookie-file", file],
+        &[("ERL_EPMD_PORT", port.as_str())],
+    );
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("chmod 400"), "{out:?}");
 }
@@ -165,7 +180,10 @@ fn usage_errors_exit_2_without_a_backtrace() {
     ] {
         let out = run_beamlink(&args, &[("BEAMLINK_COOKIE", "c")]);
         assert_eq!(out.code, 2, "{args:?}: {out:?}");
-        assert!(!out.stderr.contains("panicked") && !out.stderr.contains("backtrace"), "{out:?}");
+        assert!(
+            !out.stderr.contains("panicked") && !out.stderr.contains("backtrace"),
+            "{out:?}"
+        );
     }
 }
 

@@ -11,7 +11,10 @@ struct Env {
 
 impl Env {
     fn run(&self, args: &[&str]) -> CliOutput {
-        run_beamlink(args, &[("ERL_EPMD_PORT", &self.port), ("BEAMLINK_COOKIE", &self.cookie)])
+        run_beamlink(
+            args,
+            &[("ERL_EPMD_PORT", &self.port), ("BEAMLINK_COOKIE", &self.cookie)],
+        )
     }
 }
 
@@ -38,20 +41,52 @@ fn rpc_prints_erlang_elixir_and_json() {
     // Negative numbers and every argument kind.
     let out = env.run(&["rpc", n, "lists", "seq", "-2", "0"]);
     assert_eq!(out.stdout.trim(), "[-2,-1,0]", "{out:?}");
-    let out = env.run(&["rpc", n, "erlang", "list_to_tuple", "[a, <<\"b\">>, #{k => 1.5}, \"str\"]"]);
+    let out = env.run(&[
+        "rpc",
+        n,
+        "erlang",
+        "list_to_tuple",
+        "[a, <<\"b\">>, #{k => 1.5}, \"str\"]",
+    ]);
     assert_eq!(out.stdout.trim(), "{a,<<\"b\">>,#{k => 1.5},\"str\"}", "{out:?}");
     // --elixir, before or after.
-    let out = env.run(&["rpc", n, "maps", "from_list", "[{a, <<\"x\">>}, {b, [1,2]}]", "--elixir"]);
+    let out = env.run(&[
+        "rpc",
+        n,
+        "maps",
+        "from_list",
+        "[{a, <<\"x\">>}, {b, [1,2]}]",
+        "--elixir",
+    ]);
     assert_eq!(out.stdout.trim(), "%{a: \"x\", b: [1, 2]}", "{out:?}");
     let out = env.run(&["--elixir", "rpc", n, "erlang", "node"]);
     assert_eq!(out.code, 2, "--elixir belongs to rpc: {out:?}");
     // JSON parses.
-    let out = env.run(&["--format", "json", "rpc", n, "erlang", "system_info", "otp_release"]);
+    let out = env.run(&[
+        "--format",
+        "json",
+        "rpc",
+        n,
+        "erlang",
+        "system_info",
+        "otp_release",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
     // The harness prints ~0tp: "25" with its quotes.
-    let otp = erl.eval("erlang:system_info(otp_release).").trim_matches('"').to_string();
+    let otp = erl
+        .eval("erlang:system_info(otp_release).")
+        .trim_matches('"')
+        .to_string();
     assert_eq!(v, serde_json::Value::String(otp));
-    let out = env.run(&["rpc", n, "maps", "from_list", "[{a, 1}, {b, [x, true]}]", "--format", "json"]);
+    let out = env.run(&[
+        "rpc",
+        n,
+        "maps",
+        "from_list",
+        "[{a, 1}, {b, [x, true]}]",
+        "--format",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(v, serde_json::json!({"a": 1, "b": ["x", true]}));
 }
@@ -63,7 +98,10 @@ fn rpc_failures_exit_1_and_malformed_arguments_exit_2() {
     let out = env.run(&["rpc", n, "no_such_module", "f", "1"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.is_empty());
-    assert!(out.stderr.contains("badrpc") && out.stderr.contains("undef"), "{out:?}");
+    assert!(
+        out.stderr.contains("badrpc") && out.stderr.contains("undef"),
+        "{out:?}"
+    );
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
 
     let out = env.run(&["rpc", n, "timer", "sleep", "3000", "--timeout", "300ms"]);
@@ -94,8 +132,18 @@ fn rpc_and_eval_into_elixir() {
     assert_eq!((out.code, out.stdout.trim()), (0, "\"ABC\""), "{out:?}");
     let out = env.run(&["rpc", n, "Elixir.Enum", "reverse", "[1, 2, 3]"]);
     assert_eq!(out.stdout.trim(), "[3,2,1]", "{out:?}");
-    let out = env.run(&["rpc", n, "Elixir.URI", "parse", "<<\"http://example.com/x\">>", "--elixir"]);
-    assert!(out.stdout.starts_with("%URI{") && out.stdout.contains("host: \"example.com\""), "{out:?}");
+    let out = env.run(&[
+        "rpc",
+        n,
+        "Elixir.URI",
+        "parse",
+        "<<\"http://example.com/x\">>",
+        "--elixir",
+    ]);
+    assert!(
+        out.stdout.starts_with("%URI{") && out.stdout.contains("host: \"example.com\""),
+        "{out:?}"
+    );
     let out = env.run(&["eval", n, "'Elixir.Map':put(#{}, a, 1)."]);
     assert_eq!(out.stdout.trim(), "#{a => 1}", "{out:?}");
 }
@@ -169,12 +217,21 @@ fn send_reaches_registered_processes_on_erlang_and_elixir() {
 fn completions_and_help() {
     let out = run_beamlink(&["completions", "bash"], &[]);
     assert_eq!(out.code, 0);
-    assert!(out.stdout.contains("beamlink") && out.stdout.contains("complete"), "{out:?}");
+    assert!(
+        out.stdout.contains("beamlink") && out.stdout.contains("complete"),
+        "{out:?}"
+    );
     let out = run_beamlink(&["completions", "nosuchshell"], &[]);
     assert_eq!(out.code, 2);
     let out = run_beamlink(&["--help"], &[]);
     assert_eq!(out.code, 0);
-    assert!(out.stdout.contains("Examples:") && out.stdout.contains("Exit status"), "{out:?}");
+    assert!(
+        out.stdout.contains("Examples:") && out.stdout.contains("Exit status"),
+        "{out:?}"
+    );
     let out = run_beamlink(&["rpc", "--help"], &[]);
-    assert!(out.stdout.contains("beamlink rpc app@127.0.0.1 lists seq 1 10"), "{out:?}");
+    assert!(
+        out.stdout.contains("beamlink rpc app@127.0.0.1 lists seq 1 10"),
+        "{out:?}"
+    );
 }
