@@ -300,7 +300,7 @@ pub struct RpcArgs {
     /// The function.
     pub function: String,
     /// The arguments, each one Erlang term in text syntax.
-    #[arg(value_name = "ARG", allow_hyphen_values = true)]
+    #[arg(value_name = "ARG", allow_negative_numbers = true)]
     pub args: Vec<String>,
     /// Print the result in Elixir syntax.
     #[arg(long)]

@@ -7,6 +7,7 @@ mod exit;
 mod json;
 mod logging;
 mod node_setup;
+mod reach;
 mod sources;
 
 use clap::Parser;
