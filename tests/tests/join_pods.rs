@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use beamlink_e2e::pods::{Pod, PodCluster};
-use beamlink_e2e::{beamlink_bin, eventually};
+use beamlink_e2e::{beamlink_bin, eventually, run_beamlink};
 
 /// Pod tests run one at a time: they measure detection times on a 2-core machine.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -284,6 +284,42 @@ fn join_keeps_a_hidden_node_in_a_changing_cluster() {
         "the Elixir pod {elixir} lists us in Node.list(:hidden)"
     );
     assert_eq!(j.get("/healthz").0, 200);
+
+    // The application's own mesh (as libcluster would make it) stays complete and beamlink
+    // is no member of it: `beamlink list` through the same DNS name says so.
+    let (n1, n2) = (c.nodes[1].node().to_string(), elixir.clone());
+    assert_eq!(c.nodes[0].eval(&format!("net_adm:ping('{n1}').")), "pong");
+    assert_eq!(c.nodes[0].eval(&format!("net_adm:ping('{n2}').")), "pong");
+    assert_eq!(c.nodes[1].eval(&format!("net_adm:ping('{n2}').")), "pong");
+    let resolver = format!("{}:53", c.net.bridge_ipv4());
+    let list = run_beamlink(
+        &[
+            "--format",
+            "json",
+            "list",
+            "--dns",
+            &format!("{}.", c.service),
+            "--basename",
+            "app",
+            "--resolver",
+            &resolver,
+        ],
+        &[("BEAMLINK_COOKIE", &c.cookie)],
+    );
+    assert_eq!(list.code, 0, "{list:?}");
+    let v: serde_json::Value = serde_json::from_str(&list.stdout).expect("list prints JSON");
+    assert_eq!(v["mesh"]["complete"], true, "{v}");
+    let listed = v["nodes"].as_array().expect("nodes");
+    assert_eq!(listed.len(), 3, "{v}");
+    for n in listed {
+        assert_ne!(
+            n["node"],
+            name.as_str(),
+            "the hidden node is no member of the mesh: {v}"
+        );
+        let peers = n["connected_to"].to_string();
+        assert!(peers.contains(&name), "{} is connected to {name}: {v}", n["node"]);
+    }
     // Traffic per peer: each BEAM pings us (a message to our net_kernel and its reply).
     for i in 0..3 {
         let pong = match c.nodes[i].flavor() {
