@@ -452,17 +452,24 @@ fn join_detects_a_frozen_pod_and_a_cut_link_and_heals() {
     assert_eq!(m["beamlink_cluster_lost_total"], 1.0);
     assert_eq!(m["beamlink_cluster_ready"], 0.0);
     c.nodes[0].thaw();
+    let t0 = Instant::now();
     j.wait_line(Duration::from_secs(20), &format!("connected {n0}"));
+    println!("thawed pod reconnected in {:?}", t0.elapsed());
     j.wait_ready(200, SOON);
     assert!(j.metric("beamlink_cluster_reconnect_attempts_total") >= 1.0);
     assert!(c.wait_nodeup(0, &j.name.clone(), SOON));
 
     // Link cut: down, then healed once restored.
     c.net.cut(1);
+    let t0 = Instant::now();
     j.wait_line(Duration::from_secs(15), &format!("lost {n1}"));
+    println!("cut link detected down in {:?}", t0.elapsed());
+    assert!(t0.elapsed() < Duration::from_secs(4) + Duration::from_secs(3));
     j.wait_ready(503, SOON);
     c.net.restore(1);
+    let t0 = Instant::now();
     j.wait_line(Duration::from_secs(20), &format!("connected {n1}"));
+    println!("restored link healed in {:?}", t0.elapsed());
     j.wait_ready(200, SOON);
     assert_eq!(j.metric("beamlink_cluster_lost_total"), 2.0);
     let name = j.name.clone();
