@@ -90,7 +90,12 @@ impl Join {
             http,
             name: name.clone(),
         };
-        j.wait_line(SOON, &format!("started {name}"));
+        let started = if args.contains(&"json") {
+            serde_json::json!({"event": "started", "node": name}).to_string()
+        } else {
+            format!("started {name}")
+        };
+        j.wait_line(SOON, &started);
         j
     }
 
@@ -486,12 +491,26 @@ fn join_over_ipv6_with_aaaa_records() {
     let pod = c.net.pod(me).clone();
     let resolver = format!("{}:53", c.net.bridge_ipv4());
     let service = c.service.clone();
-    let args = ["--dns", &service, "--basename", "app", "--resolver", &resolver];
+    // Membership changes as JSON lines this time.
+    let args = [
+        "--format",
+        "json",
+        "--dns",
+        &service,
+        "--basename",
+        "app",
+        "--resolver",
+        &resolver,
+    ];
     let mut j = Join::start(&pod, true, &c.cookie.clone(), &args, &[]);
     let name = j.name.clone();
     assert!(name.contains(':'), "an IPv6 name: {name}");
     assert!(c.node_names().iter().all(|n| n.contains(':')));
-    let all: Vec<String> = c.node_names().iter().map(|n| format!("connected {n}")).collect();
+    let all: Vec<String> = c
+        .node_names()
+        .iter()
+        .map(|n| serde_json::json!({"event": "connected", "node": n}).to_string())
+        .collect();
     j.wait_lines(SOON, &all);
     assert!(j.wait_ready(200, SOON).starts_with("ready: 2/2"));
     for i in 0..2 {
