@@ -245,6 +245,21 @@ fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// Gives the pods' bridge a fixed MAC address. A Linux bridge otherwise takes the lowest
+/// MAC of its ports, so adding a pod can change it, and every pod's ARP entry for the
+/// bridge (where DNS listens) goes stale for seconds: lookups time out, which a test of
+/// "a new pod is found within one interval" must not mistake for beamlink's fault.
+fn pin_bridge_mac(c: &PodCluster) {
+    let bridge = format!("blb{}", c.net.x);
+    let mac = std::fs::read_to_string(format!("/sys/class/net/{bridge}/address")).expect("bridge address");
+    let ok = std::process::Command::new("ip")
+        .args(["link", "set", &bridge, "address", mac.trim()])
+        .status()
+        .expect("run ip")
+        .success();
+    assert!(ok, "ip link set {bridge} address {mac}");
+}
+
 fn ticktime_cluster(n: usize) -> beamlink_e2e::pods::PodClusterBuilder {
     PodCluster::builder(n).arg("-kernel").arg("net_ticktime").arg("4")
 }
@@ -260,6 +275,7 @@ fn join_keeps_a_hidden_node_in_a_changing_cluster() {
     // resolved through a pod's search list.
     let search = ["ns1.svc.cluster.local", "svc.cluster.local", "cluster.local"];
     let mut c = ticktime_cluster(3).elixir(2).search(&search).start();
+    pin_bridge_mac(&c);
     let me = c.net.add_pod();
     let pod = c.net.pod(me).clone();
     let env = [
