@@ -492,3 +492,36 @@ impl Beam {
         }
     }
 }
+
+/// What one run of the `beamlink` binary produced.
+#[derive(Debug)]
+pub struct CliOutput {
+    /// The exit status (`-1` when killed by a signal).
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `beamlink ARGS` with a clean environment for its options: no cookie variables,
+/// no `ERL_EPMD_PORT`, no `RUST_LOG`, and `HOME` an empty directory (so no
+/// `~/.erlang.cookie`), then `env` on top. Waits for it to exit.
+pub fn run_beamlink(args: &[&str], env: &[(&str, &str)]) -> CliOutput {
+    let home = tempfile::tempdir().expect("temporary home");
+    let mut cmd = Command::new(beamlink_bin());
+    cmd.args(args)
+        .env_remove("BEAMLINK_COOKIE")
+        .env_remove("RELEASE_COOKIE")
+        .env_remove("ERL_EPMD_PORT")
+        .env_remove("RUST_LOG")
+        .env("HOME", home.path())
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run beamlink");
+    CliOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

@@ -29,6 +29,16 @@ pub enum EpmdMode {
         /// The one port every node listens on.
         listen_port: u16,
     },
+    /// Register nowhere and listen on any port of the range, as `erl_call` and other C
+    /// nodes do: the node connects to peers, peers cannot find it. Peers are looked up
+    /// at EPMD on `epmd_port`, or, when `peer_port` is set, found at that port of their
+    /// host without EPMD. For short-lived clients such as the `beamlink` command line.
+    Unpublished {
+        /// EPMD's port, for finding peers.
+        epmd_port: u16,
+        /// Every peer's fixed distribution port (EPMD-less peers), if any.
+        peer_port: Option<u16>,
+    },
 }
 
 impl EpmdMode {

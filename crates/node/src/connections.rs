@@ -115,6 +115,8 @@ pub(crate) struct Connections {
     drained: Notify,
     /// Set by [`Node::stop`]: no connection is set up any more.
     stopped: std::sync::atomic::AtomicBool,
+    /// Connections declared down because the peer sent nothing for net_ticktime.
+    tick_timeouts: AtomicU64,
 }
 
 impl Connections {
@@ -128,6 +130,7 @@ impl Connections {
             our_name: OnceLock::new(),
             stopped: std::sync::atomic::AtomicBool::new(false),
             drained: Notify::new(),
+            tick_timeouts: AtomicU64::new(0),
         }
     }
 
@@ -423,6 +426,14 @@ impl Arbiter for Connections {
 pub(crate) async fn resolve(lookup: &PortLookup, peer: &str) -> Result<SocketAddr, String> {
     let port = lookup.resolve(peer).await.map_err(|e| e.to_string())?;
     let host = port.host.clone();
+    // An address needs no lookup (and no blocking thread).
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        return Ok(SocketAddr::new(ip, port.port));
+    }
     let target = format!("{}:{}", host, port.port);
     tokio::task::spawn_blocking(move || target.to_socket_addrs().map(|mut a| a.next()))
         .await
@@ -560,6 +571,7 @@ impl Connections {
 /// the connection went down.
 fn drain_events(
     node: &Node,
+    conns: &Connections,
     peer: &Atom,
     first: Option<ConnectionEvent>,
     events: &mut mpsc::Receiver<ConnectionEvent>,
@@ -568,7 +580,7 @@ fn drain_events(
     for _ in 0..256 {
         match ev {
             Some(ConnectionEvent::Message(m)) => node.handle_incoming(peer, m),
-            Some(ConnectionEvent::Down(r)) => return Some(r.to_string()),
+            Some(ConnectionEvent::Down(r)) => return Some(conns.note_down(r)),
             None => return Some("connection_closed".to_string()),
         }
         match events.try_recv() {
@@ -582,7 +594,7 @@ fn drain_events(
             node.handle_incoming(peer, m);
             None
         }
-        Some(ConnectionEvent::Down(r)) => Some(r.to_string()),
+        Some(ConnectionEvent::Down(r)) => Some(conns.note_down(r)),
         None => Some("connection_closed".to_string()),
     }
 }
@@ -605,7 +617,7 @@ pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Establ
         tokio::select! {
             biased;
             ev = est.events.recv() => {
-                if let Some(reason) = drain_events(&node, &peer, ev, &mut est.events) {
+                if let Some(reason) = drain_events(&node, conns, &peer, ev, &mut est.events) {
                     break reason;
                 }
             }
@@ -639,7 +651,7 @@ pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Establ
                 }
                 conns.handed_over(&peer, id, sent);
                 if failed {
-                    break handle.closed().await.to_string();
+                    break conns.note_down(handle.closed().await);
                 }
                 if closed {
                     break "connection_closed".to_string();
@@ -713,6 +725,30 @@ impl Connections {
             }
             drained.await;
         }
+    }
+
+    /// Counts a connection going down for its reason (tick timeouts) and says why.
+    fn note_down(&self, reason: beamlink_dist::DownReason) -> String {
+        if matches!(reason, beamlink_dist::DownReason::TickTimeout { .. }) {
+            self.tick_timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        reason.to_string()
+    }
+
+    /// Connections declared down because the peer stopped answering ticks.
+    pub fn tick_timeouts(&self) -> u64 {
+        self.tick_timeouts.load(Ordering::Relaxed)
+    }
+
+    /// The counters of every connection that is up: `(peer, hidden, stats)`.
+    pub fn peer_stats(&self) -> Vec<(Atom, bool, beamlink_dist::Stats)> {
+        self.lock()
+            .iter()
+            .filter_map(|(n, e)| match &e.state {
+                State::Up { hidden, handle, .. } => Some((n.clone(), *hidden, handle.stats())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Remembers our own name (for simultaneous-connect decisions).

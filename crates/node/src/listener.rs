@@ -73,6 +73,19 @@ pub(crate) async fn make_reachable(config: &Config) -> Result<Reachability, Erro
                 embedded: None,
             })
         }
+        EpmdMode::Unpublished { epmd_port, peer_port } => {
+            return Ok(Reachability {
+                listener,
+                port,
+                creation: None,
+                lookup: match peer_port {
+                    Some(p) => PortLookup::Fixed(p),
+                    None => PortLookup::Epmd { port: epmd_port },
+                },
+                registration: None,
+                embedded: None,
+            })
+        }
         EpmdMode::External { port } => (port, None),
         EpmdMode::Embedded { port } => {
             let e = EpmdServer::start_or_use(ServerConfig::with_port(port))

@@ -239,6 +239,14 @@ impl Node {
                 beamlink_epmd::PortLookup::Epmd { port }
             }
             crate::builder::EpmdMode::None { listen_port } => beamlink_epmd::PortLookup::Fixed(listen_port),
+            crate::builder::EpmdMode::Unpublished {
+                peer_port: Some(port),
+                ..
+            } => beamlink_epmd::PortLookup::Fixed(port),
+            crate::builder::EpmdMode::Unpublished {
+                epmd_port,
+                peer_port: None,
+            } => beamlink_epmd::PortLookup::Epmd { port: epmd_port },
         };
         let addr = crate::connections::resolve(&lookup, peer)
             .await

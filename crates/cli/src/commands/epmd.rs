@@ -5,10 +5,14 @@ use std::time::Duration;
 
 use beamlink_epmd::{EpmdServer, ServerConfig, Stopped};
 
-use crate::args::EpmdArgs;
+use crate::args::{Common, EpmdArgs};
 use crate::exit;
 
-pub fn run(args: EpmdArgs) -> i32 {
+pub fn run(args: EpmdArgs, common: &Common) -> i32 {
+    let port = match crate::node_setup::epmd_port(common.port) {
+        Ok(p) => p,
+        Err(f) => return f.report("epmd"),
+    };
     let mut addresses = Vec::new();
     for a in &args.address {
         match ServerConfig::parse_addresses(a) {
@@ -20,7 +24,7 @@ pub fn run(args: EpmdArgs) -> i32 {
         }
     }
     let config = ServerConfig {
-        port: args.port,
+        port,
         addresses,
         relaxed_command_check: args.relaxed_command_check,
         packet_timeout: Duration::from_secs(args.packet_timeout.max(1)),

@@ -2,10 +2,14 @@
 
 use beamlink_epmd::EpmdClient;
 
-use crate::args::{NamesArgs, OutputFormat};
+use crate::args::{Common, NamesArgs, OutputFormat};
 use crate::exit;
 
-pub fn run(args: NamesArgs) -> i32 {
+pub fn run(args: NamesArgs, common: &Common) -> i32 {
+    let port = match crate::node_setup::epmd_port(common.port) {
+        Ok(p) => p,
+        Err(f) => return f.report("names"),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -13,7 +17,7 @@ pub fn run(args: NamesArgs) -> i32 {
             return exit::FAILED;
         }
     };
-    let client = EpmdClient::new(args.host.clone(), args.port);
+    let client = EpmdClient::new(args.host.clone(), port);
     let names = match runtime.block_on(client.names()) {
         Ok(n) => n,
         Err(e) => {
@@ -21,7 +25,7 @@ pub fn run(args: NamesArgs) -> i32 {
             return exit::FAILED;
         }
     };
-    let out = match args.format {
+    let out = match common.format {
         OutputFormat::Text => names
             .iter()
             .map(|n| format!("{} {}\n", n.name, n.port))

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{spawn, TopologyConfig, TopologyHandle};
+use crate::join::Cluster;
+use crate::node_membership::NodeMembership;
 use crate::resolver::{Resolver, ResolverConfigError};
 use crate::strategy::{Source, Strategy};
 use crate::{Membership, NodeName};
@@ -96,5 +98,17 @@ impl TopologyBuilder {
             strategies.push(s.strategy(resolver.as_ref()));
         }
         Ok(spawn(membership, strategies, self.config))
+    }
+
+    /// Keeps `node` in the cluster: starts the loop with `node` as the [`Membership`]
+    /// (and as this node, unless [`TopologyBuilder::this_node`] said otherwise). Call it
+    /// inside the tokio runtime the node runs on.
+    pub fn join(mut self, node: &beamlink::Node) -> Result<Cluster, ResolverConfigError> {
+        let membership = NodeMembership::new(node.clone());
+        if self.config.this_node.is_none() {
+            self.config.this_node = membership.this_node();
+        }
+        let handle = self.spawn(Arc::new(membership.clone()))?;
+        Ok(Cluster::new(handle, membership))
     }
 }
