@@ -70,6 +70,9 @@ demo: deps
 bench: deps
 	$(CARGO) bench -p beamlink-term --bench codec
 	PATH="$$PATH:/usr/lib/erlang/bin" $(CARGO) bench -p beamlink-e2e --bench node
+	@command -v hyperfine >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get install -y -qq hyperfine >/dev/null || { echo "bench: install hyperfine" >&2; exit 2; }; }
+	PATH="$$PATH:/usr/lib/erlang/bin" tests/bench/cli_vs_erl_call.sh
 
 # Runs every cargo-fuzz target for FUZZ_SECONDS each (cargo-fuzz needs nightly features:
 # RUSTC_BOOTSTRAP=1 enables them on a stable toolchain). New findings land in

@@ -241,7 +241,11 @@ impl PodNet {
             resolv_conf: None,
             _lock: lock,
         };
-        ip(&["link", "add", &bridge, "type", "bridge"]);
+        // A fixed address: a bridge otherwise takes the lowest MAC of its ports, so adding
+        // a pod could change it and leave every pod's ARP entry for the bridge (where DNS
+        // listens) stale for seconds. Locally administered, unique per subnet.
+        let mac = format!("02:62:6c:00:00:{:02x}", x);
+        ip(&["link", "add", &bridge, "address", &mac, "type", "bridge"]);
         ip(&["addr", "add", &format!("10.245.{x}.1/24"), "dev", &bridge]);
         ip(&[
             "-6",

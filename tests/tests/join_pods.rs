@@ -10,11 +10,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use beamlink_e2e::pods::{Pod, PodCluster};
-use beamlink_e2e::{beamlink_bin, eventually};
+use beamlink_e2e::{beamlink_bin, eventually, run_beamlink};
 
 /// Pod tests run one at a time: they measure detection times on a 2-core machine.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -30,6 +30,8 @@ struct Join {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
+    /// Its log (stderr), shown when a wait fails.
+    log: Arc<Mutex<Vec<String>>>,
     http: SocketAddr,
     name: String,
 }
@@ -55,7 +57,7 @@ impl Join {
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -70,16 +72,42 @@ impl Join {
                 }
             }
         });
+        let err = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
         let name = format!("beamlink@{ip}");
         let mut j = Join {
             child,
             lines,
             seen: Vec::new(),
+            log,
             http,
             name: name.clone(),
         };
-        j.wait_line(SOON, &format!("started {name}"));
+        let started = if args.contains(&"json") {
+            serde_json::json!({"event": "started", "node": name}).to_string()
+        } else {
+            format!("started {name}")
+        };
+        j.wait_line(SOON, &started);
         j
+    }
+
+    /// What it printed on stdout and its last log lines, for failure messages.
+    fn transcript(&self) -> String {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let tail = &log[log.len().saturating_sub(40)..];
+        format!(
+            "stdout:\n{}\nlast log lines:\n{}",
+            self.seen.join("\n"),
+            tail.join("\n")
+        )
     }
 
     /// Waits for a stdout line equal to `want` or starting with `want` and a space or colon;
@@ -87,8 +115,8 @@ impl Join {
     fn wait_line(&mut self, timeout: Duration, want: &str) -> String {
         self.try_wait_line(timeout, want).unwrap_or_else(|| {
             panic!(
-                "beamlink join printed no {want:?} within {timeout:?}; it printed:\n{}",
-                self.seen.join("\n")
+                "beamlink join printed no {want:?} within {timeout:?}; {}",
+                self.transcript()
             )
         })
     }
@@ -101,8 +129,8 @@ impl Join {
             let wait = deadline.saturating_duration_since(Instant::now());
             let Ok(line) = self.lines.recv_timeout(wait) else {
                 panic!(
-                    "beamlink join did not print {left:?} within {timeout:?}; it printed:\n{}",
-                    self.seen.join("\n")
+                    "beamlink join did not print {left:?} within {timeout:?}; {}",
+                    self.transcript()
                 );
             };
             self.seen.push(line.clone());
@@ -139,7 +167,8 @@ impl Join {
         });
         assert!(
             ok,
-            "/readyz did not answer {code} within {timeout:?}; last: {last:?}"
+            "/readyz did not answer {code} within {timeout:?}; last: {last:?}; {}",
+            self.transcript()
         );
         last.1
     }
@@ -260,6 +289,42 @@ fn join_keeps_a_hidden_node_in_a_changing_cluster() {
         "the Elixir pod {elixir} lists us in Node.list(:hidden)"
     );
     assert_eq!(j.get("/healthz").0, 200);
+
+    // The application's own mesh (as libcluster would make it) stays complete and beamlink
+    // is no member of it: `beamlink list` through the same DNS name says so.
+    let (n1, n2) = (c.nodes[1].node().to_string(), elixir.clone());
+    assert_eq!(c.nodes[0].eval(&format!("net_adm:ping('{n1}').")), "pong");
+    assert_eq!(c.nodes[0].eval(&format!("net_adm:ping('{n2}').")), "pong");
+    assert_eq!(c.nodes[1].eval(&format!("net_adm:ping('{n2}').")), "pong");
+    let resolver = format!("{}:53", c.net.bridge_ipv4());
+    let list = run_beamlink(
+        &[
+            "--format",
+            "json",
+            "list",
+            "--dns",
+            &format!("{}.", c.service),
+            "--basename",
+            "app",
+            "--resolver",
+            &resolver,
+        ],
+        &[("BEAMLINK_COOKIE", &c.cookie)],
+    );
+    assert_eq!(list.code, 0, "{list:?}");
+    let v: serde_json::Value = serde_json::from_str(&list.stdout).expect("list prints JSON");
+    assert_eq!(v["mesh"]["complete"], true, "{v}");
+    let listed = v["nodes"].as_array().expect("nodes");
+    assert_eq!(listed.len(), 3, "{v}");
+    for n in listed {
+        assert_ne!(
+            n["node"],
+            name.as_str(),
+            "the hidden node is no member of the mesh: {v}"
+        );
+        let peers = n["connected_to"].to_string();
+        assert!(peers.contains(&name), "{} is connected to {name}: {v}", n["node"]);
+    }
     // Traffic per peer: each BEAM pings us (a message to our net_kernel and its reply).
     for i in 0..3 {
         let pong = match c.nodes[i].flavor() {
@@ -392,17 +457,24 @@ fn join_detects_a_frozen_pod_and_a_cut_link_and_heals() {
     assert_eq!(m["beamlink_cluster_lost_total"], 1.0);
     assert_eq!(m["beamlink_cluster_ready"], 0.0);
     c.nodes[0].thaw();
+    let t0 = Instant::now();
     j.wait_line(Duration::from_secs(20), &format!("connected {n0}"));
+    println!("thawed pod reconnected in {:?}", t0.elapsed());
     j.wait_ready(200, SOON);
     assert!(j.metric("beamlink_cluster_reconnect_attempts_total") >= 1.0);
     assert!(c.wait_nodeup(0, &j.name.clone(), SOON));
 
     // Link cut: down, then healed once restored.
     c.net.cut(1);
+    let t0 = Instant::now();
     j.wait_line(Duration::from_secs(15), &format!("lost {n1}"));
+    println!("cut link detected down in {:?}", t0.elapsed());
+    assert!(t0.elapsed() < Duration::from_secs(4) + Duration::from_secs(3));
     j.wait_ready(503, SOON);
     c.net.restore(1);
+    let t0 = Instant::now();
     j.wait_line(Duration::from_secs(20), &format!("connected {n1}"));
+    println!("restored link healed in {:?}", t0.elapsed());
     j.wait_ready(200, SOON);
     assert_eq!(j.metric("beamlink_cluster_lost_total"), 2.0);
     let name = j.name.clone();
@@ -419,12 +491,26 @@ fn join_over_ipv6_with_aaaa_records() {
     let pod = c.net.pod(me).clone();
     let resolver = format!("{}:53", c.net.bridge_ipv4());
     let service = c.service.clone();
-    let args = ["--dns", &service, "--basename", "app", "--resolver", &resolver];
+    // Membership changes as JSON lines this time.
+    let args = [
+        "--format",
+        "json",
+        "--dns",
+        &service,
+        "--basename",
+        "app",
+        "--resolver",
+        &resolver,
+    ];
     let mut j = Join::start(&pod, true, &c.cookie.clone(), &args, &[]);
     let name = j.name.clone();
     assert!(name.contains(':'), "an IPv6 name: {name}");
     assert!(c.node_names().iter().all(|n| n.contains(':')));
-    let all: Vec<String> = c.node_names().iter().map(|n| format!("connected {n}")).collect();
+    let all: Vec<String> = c
+        .node_names()
+        .iter()
+        .map(|n| serde_json::json!({"event": "connected", "node": n}).to_string())
+        .collect();
     j.wait_lines(SOON, &all);
     assert!(j.wait_ready(200, SOON).starts_with("ready: 2/2"));
     for i in 0..2 {

@@ -262,7 +262,7 @@ fn simultaneous_connects_leave_exactly_one_connection() {
         .unwrap()
     };
     let (a, b) = (start(), start());
-    for round in 0..10 {
+    for round in 0..20 {
         let (ra, rb) = rt.block_on(async { tokio::join!(a.connect(b.name()), b.connect(a.name())) });
         ra.unwrap_or_else(|e| panic!("round {round}: a -> b: {e}"));
         rb.unwrap_or_else(|e| panic!("round {round}: b -> a: {e}"));
@@ -345,15 +345,60 @@ fn a_dynamic_name_is_given_by_the_first_peer() {
         "{me}"
     );
     assert!(node.is_connected(erl.node()));
-    assert_eq!(erl.eval(&format!("lists:member('{me}', nodes(hidden)).")), "true");
     let mut inbox = node.mailbox_named("inbox").unwrap();
     erl.eval(&format!("{{inbox, '{me}'}} ! hello_dynamic."));
     assert_eq!(
         rt.block_on(inbox.recv_timeout(T)).unwrap(),
         Term::atom("hello_dynamic")
     );
+    // The message came over the connection, so the BEAM lists it by now.
+    let listed = erl.eval(&format!(
+        "{{lists:member('{me}', nodes(hidden)), nodes(hidden)}}."
+    ));
+    assert!(listed.starts_with("{true,"), "{listed}");
     assert_eq!(
         rt.block_on(node.rpc(erl.node(), "erlang", "node", vec![], T)),
         Ok(Term::atom(erl.node()))
+    );
+}
+
+#[test]
+fn send_wait_holds_a_sender_back_while_the_peer_does_not_read() {
+    let epmd = Epmd::start();
+    let mut erl = Beam::erlang().epmd(epmd.port).start();
+    let rt = runtime();
+    let node = rt
+        .block_on(
+            Node::builder(&name("busy"))
+                .cookie(erl.cookie())
+                .epmd(EpmdMode::External { port: epmd.port })
+                .start(),
+        )
+        .unwrap();
+    erl.eval("register(sink, spawn(fun() -> receive after infinity -> ok end end)).");
+    assert_eq!(rt.block_on(node.ping(erl.node())), Ping::Pong);
+    let mb = node.mailbox().unwrap();
+    let big = Term::binary(vec![0u8; 64 * 1024]);
+    erl.freeze();
+    let dest = ("sink", erl.node());
+    let sent = rt.block_on(async {
+        let mut sent = 0usize;
+        let all = async {
+            for _ in 0..100_000 {
+                mb.send_wait(dest, big.clone()).await.unwrap();
+                sent += 1;
+            }
+        };
+        let finished = tokio::time::timeout(Duration::from_secs(2), all).await.is_ok();
+        assert!(
+            !finished,
+            "100,000 x 64 KiB to a frozen peer went through without waiting"
+        );
+        sent
+    });
+    erl.thaw();
+    assert!(
+        sent < 20_000,
+        "{sent} messages were accepted before the sender was held back"
     );
 }

@@ -110,6 +110,9 @@ fn long_host(target: &str) -> String {
         .parse::<IpAddr>()
         .ok()
         .or_else(|| (host, 0).to_socket_addrs().ok()?.next().map(|a| a.ip()));
+    if ip.is_some_and(|ip| ip.is_loopback()) {
+        return "127.0.0.1".to_string();
+    }
     let local = ip.and_then(|ip| {
         let bind: SocketAddr = if ip.is_ipv4() {
             "0.0.0.0:0".parse().ok()?

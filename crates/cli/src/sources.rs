@@ -46,7 +46,8 @@ pub fn sources(args: &SourceArgs, epmd_port: u16) -> Result<Vec<Source>, Failure
                 ))
             }
         };
-        if NodeName::new(&basename, "host").is_err() {
+        let valid = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+        if !basename.chars().all(valid) || NodeName::new(&basename, "host").is_err() {
             return Err(Failure::usage(format!(
                 "--basename {basename:?} is not a node name part: use letters, digits, '_' or '-'"
             )));

@@ -1,6 +1,7 @@
 //! HTTP endpoints for a node kept in a cluster, for Kubernetes probes and Prometheus:
 //!
-//! * `GET /healthz`: 200 `ok` while the process serves requests (liveness).
+//! * `GET /healthz`: 200 `ok` while the topology loop runs (liveness); 503 once it has
+//!   stopped.
 //! * `GET /readyz`: 200 when ready, 503 otherwise, with one line saying how many desired
 //!   nodes are connected and which are missing. Ready means some source has answered
 //!   and every desired node is connected, or at least `min_ready` of them when set.
@@ -82,8 +83,13 @@ pub async fn serve(
         .await
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+async fn healthz(State(s): State<HttpState>) -> Response {
+    if s.source.view.is_running() {
+        (StatusCode::OK, "ok\n").into_response()
+    } else {
+        let msg = "the topology loop has stopped: restart the process\n";
+        (StatusCode::SERVICE_UNAVAILABLE, msg).into_response()
+    }
 }
 
 async fn readyz(State(s): State<HttpState>) -> Response {
@@ -311,8 +317,12 @@ mod tests {
         assert_eq!(v["peers"][1]["state"], "waiting");
         assert!(v["peers"][1]["last_error"].as_str().unwrap().contains("refused"));
         assert_eq!(v["sources"][0]["last"], "answered");
+        let view = handle.view();
+        handle.shutdown().await;
+        assert!(!view.is_running());
+        let (code, body) = get(addr, "/healthz").await;
+        assert_eq!(code, 503, "a stopped loop fails the liveness probe: {body}");
         all.abort();
         min.abort();
-        handle.shutdown().await;
     }
 }

@@ -212,6 +212,20 @@ struct Shared {
     status: Mutex<TopologyStatus>,
     events: broadcast::Sender<TopologyEvent>,
     poll_now: Notify,
+    /// True while the loop's task runs; cleared by [`RunningGuard`] however it ends.
+    running: std::sync::atomic::AtomicBool,
+    /// Woken when `running` is cleared.
+    ended: Notify,
+}
+
+/// Clears [`Shared::running`] when the loop's task ends: returned, aborted or panicked.
+struct RunningGuard(Arc<Shared>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.running.store(false, std::sync::atomic::Ordering::Release);
+        self.0.ended.notify_waiters();
+    }
 }
 
 /// A running topology loop. Dropping the handle stops the loop without disconnecting;
@@ -253,6 +267,23 @@ impl TopologyView {
     /// Polls the sources now instead of at the end of the interval (e.g. on SIGHUP).
     pub fn poll_now(&self) {
         self.shared.poll_now.notify_one();
+    }
+
+    /// Whether the loop still runs (false once shut down, dropped, or if it panicked):
+    /// what a liveness probe asks.
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Resolves once the loop has stopped, however it stopped.
+    pub async fn stopped(&self) {
+        loop {
+            let ended = self.shared.ended.notified();
+            if !self.is_running() {
+                return;
+            }
+            ended.await;
+        }
     }
 }
 
@@ -313,6 +344,8 @@ pub fn spawn<M: Membership>(
         status: Mutex::new(TopologyStatus::default()),
         events,
         poll_now: Notify::new(),
+        running: std::sync::atomic::AtomicBool::new(true),
+        ended: Notify::new(),
     });
     let (stop, stop_rx) = watch::channel(false);
     let node_events = membership.subscribe();
@@ -374,6 +407,7 @@ impl<M: Membership> Loop<M> {
         mut stop: watch::Receiver<bool>,
     ) {
         let shared = self.shared.clone();
+        let _running = RunningGuard(shared.clone());
         let mut next_poll = Instant::now();
         let mut lookup_running = false;
         let mut events_open = true;

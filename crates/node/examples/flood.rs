@@ -28,7 +28,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sink = b.mailbox_named("sink")?;
     let sender = a.mailbox()?;
     let dest = ("sink", b.name().as_str());
-    let payload = Term::binary(vec![0u8; 16]);
+    let size: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(16);
+    let payload = Term::binary(vec![0u8; size]);
     sender.send(dest, Term::atom("warmup"))?;
     sink.recv_timeout(Duration::from_secs(10)).await?;
     let t0 = Instant::now();

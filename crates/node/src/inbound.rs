@@ -257,3 +257,238 @@ impl Node {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::RecvError;
+    use std::time::Duration;
+
+    const SHORT: Duration = Duration::from_millis(50);
+
+    fn remote(id: u32) -> Pid {
+        Pid {
+            node: Atom::new("peer@h"),
+            id,
+            serial: 0,
+            creation: 9,
+        }
+    }
+    fn reference(n: u32) -> Reference {
+        Reference {
+            node: Atom::new("peer@h"),
+            creation: 9,
+            id: vec![n, 0, 0],
+        }
+    }
+    fn peer() -> Atom {
+        Atom::new("peer@h")
+    }
+    fn with(control: C, payload: Term) -> Message {
+        Message {
+            control,
+            payload: Some(payload),
+        }
+    }
+
+    #[tokio::test]
+    async fn sends_reach_pids_names_and_aliases_and_unknown_targets_are_dropped() {
+        let node = Node::local("me@h").unwrap();
+        let mut mb = node.mailbox_named("inbox").unwrap();
+        let alias = mb.alias();
+        node.handle_incoming(&peer(), with(C::Send { to: mb.pid().clone() }, Term::Int(1)));
+        node.handle_incoming(
+            &peer(),
+            with(
+                C::RegSend {
+                    from: remote(1),
+                    to_name: Atom::new("inbox"),
+                },
+                Term::Int(2),
+            ),
+        );
+        node.handle_incoming(
+            &peer(),
+            with(
+                C::AliasSend {
+                    from: remote(1),
+                    alias,
+                },
+                Term::Int(3),
+            ),
+        );
+        node.handle_incoming(
+            &peer(),
+            with(
+                C::RegSend {
+                    from: remote(1),
+                    to_name: Atom::new("nobody"),
+                },
+                Term::Int(4),
+            ),
+        );
+        let dead = Pid {
+            id: 77_777,
+            ..mb.pid().clone()
+        };
+        node.handle_incoming(&peer(), with(C::Send { to: dead }, Term::Int(5)));
+        for i in 1..=3 {
+            assert_eq!(mb.recv_timeout(SHORT).await, Ok(Term::Int(i)));
+        }
+        assert_eq!(mb.recv_timeout(SHORT).await, Err(RecvError::Timeout));
+    }
+
+    #[tokio::test]
+    async fn exits_over_links_and_exit2_follow_erlang_rules() {
+        let node = Node::local("me@h").unwrap();
+        let mut mb = node.mailbox().unwrap();
+        // No link: an exit due to a link is ignored.
+        let reason = Term::atom("boom");
+        node.handle_incoming(
+            &peer(),
+            with(
+                C::PayloadExit {
+                    from: remote(1),
+                    to: mb.pid().clone(),
+                },
+                reason.clone(),
+            ),
+        );
+        assert!(mb.is_alive());
+        // The peer linked to us, then exits: we die with its reason.
+        node.handle_incoming(
+            &peer(),
+            Message::control(C::Link {
+                from: remote(1),
+                to: mb.pid().clone(),
+            }),
+        );
+        node.handle_incoming(
+            &peer(),
+            with(
+                C::PayloadExit {
+                    from: remote(1),
+                    to: mb.pid().clone(),
+                },
+                reason.clone(),
+            ),
+        );
+        assert_eq!(mb.recv_timeout(SHORT).await, Err(RecvError::Exited(reason)));
+
+        let mut mb = node.mailbox().unwrap();
+        mb.trap_exit(true);
+        let to = mb.pid().clone();
+        node.handle_incoming(
+            &peer(),
+            with(
+                C::PayloadExit2 {
+                    from: remote(2),
+                    to: to.clone(),
+                },
+                Term::atom("x"),
+            ),
+        );
+        let m = mb.recv_timeout(SHORT).await.unwrap();
+        assert_eq!(
+            m,
+            Term::tuple(vec![Term::atom("EXIT"), Term::Pid(remote(2)), Term::atom("x")])
+        );
+        node.handle_incoming(
+            &peer(),
+            Message::control(C::Exit2 {
+                from: remote(2),
+                to,
+                reason: Term::atom("kill"),
+            }),
+        );
+        assert_eq!(
+            mb.recv_timeout(SHORT).await,
+            Err(RecvError::Exited(Term::atom("killed")))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unlink_ack_ends_an_outstanding_unlink_and_monitor_exits_fire_only_held_monitors() {
+        let node = Node::local("me@h").unwrap();
+        let mut mb = node.mailbox().unwrap();
+        mb.trap_exit(true);
+        // Held monitor on a remote pid (the connection is missing: it fires noconnection),
+        // so use a monitor reference we never made: nothing arrives.
+        node.handle_incoming(
+            &peer(),
+            with(
+                C::PayloadMonitorPExit {
+                    from: PidOrName::Pid(remote(1)),
+                    to: mb.pid().clone(),
+                    reference: reference(1),
+                },
+                Term::atom("normal"),
+            ),
+        );
+        assert_eq!(mb.recv_timeout(SHORT).await, Err(RecvError::Timeout));
+        // UNLINK_ID from the peer for a link it made: removed, exit afterwards ignored.
+        node.handle_incoming(
+            &peer(),
+            Message::control(C::Link {
+                from: remote(3),
+                to: mb.pid().clone(),
+            }),
+        );
+        node.handle_incoming(
+            &peer(),
+            Message::control(C::UnlinkId {
+                id: 5,
+                from: remote(3),
+                to: mb.pid().clone(),
+            }),
+        );
+        node.handle_incoming(
+            &peer(),
+            Message::control(C::Exit {
+                from: remote(3),
+                to: mb.pid().clone(),
+                reason: Term::atom("late"),
+            }),
+        );
+        assert_eq!(mb.recv_timeout(SHORT).await, Err(RecvError::Timeout));
+    }
+
+    #[tokio::test]
+    async fn a_spawn_request_runs_the_registered_function_with_erpc_results() {
+        let node = Node::local("me@h").unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        node.register_rpc("m", "f", move |args| {
+            let _ = tx.send(args);
+            Ok(Term::atom("ok"))
+        });
+        let req = C::SpawnRequest {
+            req_id: reference(7),
+            from: remote(1),
+            group_leader: remote(2),
+            module: Atom::new("m"),
+            function: Atom::new("f"),
+            arity: 1,
+            options: vec![Term::atom("monitor")],
+        };
+        node.handle_incoming(&peer(), with(req, Term::list(vec![Term::Int(42)])));
+        assert_eq!(rx.recv().await, Some(vec![Term::Int(42)]));
+        // What erpc reads from the monitor: {Ref, return, Value} or {Ref, error, R, Stack}.
+        let r = Term::Reference(reference(8));
+        let call = |f: &str| {
+            let args = vec![
+                r.clone(),
+                Term::atom("m"),
+                Term::atom(f),
+                Term::list(vec![Term::Int(1)]),
+            ];
+            crate::rex::spawned_body(&node, &Atom::new("erpc"), &Atom::new("execute_call"), args)
+        };
+        assert_eq!(
+            call("f"),
+            Term::tuple(vec![r.clone(), Term::atom("return"), Term::atom("ok")])
+        );
+        let undef = call("g");
+        assert_eq!(undef.as_tuple().map(|t| t.len()), Some(4));
+        assert!(undef.as_tuple().unwrap()[2].is_atom("undef"));
+    }
+}

@@ -81,6 +81,24 @@ impl Mailbox {
         self.node.route(&self.process.pid, to.into(), msg, true)
     }
 
+    /// Like [`Mailbox::send`], but first waits while the connection to the receiver's
+    /// node has many signals queued and not yet written (the peer or the network is
+    /// slower than the sender): back-pressure, as a BEAM process sending to a busy
+    /// distribution port is suspended. Local sends never wait.
+    pub async fn send_wait(&self, to: impl Into<Dest>, msg: Term) -> Result<(), Error> {
+        let to = to.into();
+        let peer = match &to {
+            Dest::Pid(p) => Some(p.node.clone()),
+            Dest::Remote { node, .. } => Some(node.clone()),
+            Dest::Alias(a) => Some(a.node.clone()),
+            Dest::Name(_) => None,
+        };
+        if let Some(peer) = peer.filter(|p| !self.node.is_local(p)) {
+            self.node.inner.connections.wait_room(&peer, BUSY_QUEUE).await;
+        }
+        self.send(to, msg)
+    }
+
     /// Like [`Mailbox::send`] but never sets up a connection (`erlang:send(.., [noconnect])`):
     /// fails with [`Error::NotConnected`] when the peer is not connected.
     pub fn send_noconnect(&self, to: impl Into<Dest>, msg: Term) -> Result<(), Error> {
@@ -260,6 +278,9 @@ impl Mailbox {
         self.node.terminate(self.process.clone(), reason);
     }
 }
+
+/// How many signals may wait for a connection before [`Mailbox::send_wait`] waits.
+const BUSY_QUEUE: usize = 4096;
 
 /// `true` when `m` is `{'DOWN', Ref, ...}` for this reference.
 pub(crate) fn is_down_for(m: &Term, reference: &Reference) -> bool {

@@ -88,10 +88,7 @@ impl std::fmt::Debug for Node {
 pub(crate) struct NodeInner {
     pub name: Atom,
     pub creation: u32,
-    #[allow(dead_code)] // read by the connection layer (phase 2)
     pub config: Option<Config>,
-    #[allow(dead_code)]
-    pub cookie: Option<Cookie>,
     pub processes: ProcessTable,
     pub registry: Registry,
     pub connections: Connections,
@@ -130,18 +127,12 @@ impl Node {
     }
 
     /// A node with these parts, connected to nothing.
-    pub(crate) fn assemble(
-        name: Atom,
-        creation: u32,
-        config: Option<Config>,
-        cookie: Option<Cookie>,
-    ) -> Node {
+    pub(crate) fn assemble(name: Atom, creation: u32, config: Option<Config>) -> Node {
         Node {
             inner: Arc::new(NodeInner {
                 name,
                 creation,
                 config,
-                cookie,
                 processes: ProcessTable::new(),
                 registry: Registry::default(),
                 connections: Connections::new(),
@@ -178,7 +169,7 @@ impl Node {
     /// tests and for using mailboxes, links and monitors inside one program.
     pub fn local(name: &str) -> Result<Node, Error> {
         let n = crate::name::NodeName::parse(name)?;
-        let node = Node::assemble(Atom::new(&n.to_string()), creation_number(), None, None);
+        let node = Node::assemble(Atom::new(&n.to_string()), creation_number(), None);
         node.start_system_processes();
         Ok(node)
     }
@@ -204,9 +195,10 @@ impl Node {
         let handshake = with_peer_cookies(handshake, &config);
         let connection = beamlink_dist::ConnectionConfig {
             net_ticktime: config.net_ticktime,
+            fragment_size: FRAGMENT_SIZE,
             ..beamlink_dist::ConnectionConfig::default()
         };
-        let node = Node::assemble(Atom::new(&name_text), creation, Some(config), Some(cookie));
+        let node = Node::assemble(Atom::new(&name_text), creation, Some(config));
         let conns = &node.inner.connections;
         conns.set_our_name(&name_text);
         let _ = conns.setup.set(crate::connections::DistSetup {
@@ -239,6 +231,7 @@ impl Node {
         let ask = with_peer_cookies(ask, &config);
         let connection = beamlink_dist::ConnectionConfig {
             net_ticktime: config.net_ticktime,
+            fragment_size: FRAGMENT_SIZE,
             ..beamlink_dist::ConnectionConfig::default()
         };
         let lookup = match config.epmd {
@@ -276,7 +269,7 @@ impl Node {
             .visible(!config.hidden)
             .setup_time(config.setup_timeout);
         let handshake = with_peer_cookies(handshake, &config);
-        let node = Node::assemble(Atom::new(&name_text), creation, Some(config), Some(cookie));
+        let node = Node::assemble(Atom::new(&name_text), creation, Some(config));
         let conns = &node.inner.connections;
         conns.set_our_name(&name_text);
         let _ = conns.setup.set(crate::connections::DistSetup {
@@ -344,6 +337,11 @@ impl Node {
         for peer in visible.into_iter().chain(hidden) {
             self.inner.connections.disconnect(&peer).await;
         }
+    }
+
+    /// The configuration the node was started with (`None` for [`Node::local`]).
+    pub fn config(&self) -> Option<&Config> {
+        self.inner.config.as_ref()
     }
 
     /// The node's name, `name@host`.
@@ -904,6 +902,11 @@ fn with_peer_cookies(
     }
     h
 }
+
+/// Messages larger than this go out in fragments (when the peer takes them), so that
+/// ticks and small messages are not stuck behind them. Large enough that ordinary big
+/// messages are written in one piece: splitting and reassembling them costs copies.
+const FRAGMENT_SIZE: usize = 1 << 20;
 
 /// A creation number for a node that is not given one by EPMD: random, never 0 (0 means
 /// "any incarnation" in old encodings).

@@ -180,6 +180,8 @@ async fn join(args: JoinArgs, common: &Common) -> Result<(), Failure> {
     };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Failure::failed(format!("cannot handle SIGTERM: {e}")))?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| Failure::failed(format!("cannot handle SIGINT: {e}")))?;
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| Failure::failed(format!("cannot handle SIGHUP: {e}")))?;
 
@@ -212,20 +214,26 @@ async fn join(args: JoinArgs, common: &Common) -> Result<(), Failure> {
         }))
     });
 
-    loop {
+    // Ends on SIGTERM or SIGINT (Ok), or if the loop stops by itself (a bug: exit 1 so
+    // that a supervisor restarts us).
+    let view = cluster.view();
+    let outcome = loop {
         tokio::select! {
-            _ = term.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break Ok(()),
+            _ = int.recv() => break Ok(()),
             _ = hup.recv() => cluster.poll_now(),
+            _ = view.stopped() => break Err(Failure::failed("the topology loop stopped unexpectedly")),
             ev = events.recv() => match ev {
                 Ok(ev) => log_event(&common.format, &ev),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!("{n} membership events were not logged (too many at once)")
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    break Err(Failure::failed("the topology loop stopped unexpectedly"))
+                }
             },
         }
-    }
+    };
     tracing::info!("stopping: disconnecting from every node");
     cluster.shutdown().await;
     // The shutdown's own `disconnected` events are still queued.
@@ -235,10 +243,14 @@ async fn join(args: JoinArgs, common: &Common) -> Result<(), Failure> {
     node.stop().await;
     let _ = stop_http.send(());
     if let Some(t) = http_task {
-        let _ = t.await;
+        // Requests in flight may finish; a client holding a connection open cannot keep
+        // us from exiting.
+        if tokio::time::timeout(Duration::from_secs(2), t).await.is_err() {
+            tracing::debug!("HTTP connections still open at exit");
+        }
     }
     announce(&common.format, "stopped", &name, None);
-    Ok(())
+    outcome
 }
 
 /// One line on stdout: `WHAT NODE[: DETAIL]`, or a JSON object with --format json.

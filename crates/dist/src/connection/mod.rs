@@ -20,8 +20,8 @@
 //!   the reader declares the peer down ([`DownReason::TickTimeout`]) after
 //!   `net_ticktime` without receiving a byte. That is how a BEAM judges it too.
 //! * Closing: [`ConnectionHandle::close`] writes what was queued before it, then shuts
-//!   the socket down. Dropping every handle does the same; dropping the event receiver
-//!   closes the connection at the next received message.
+//!   the socket down; dropping every handle does the same. [`ConnectionHandle::abort`]
+//!   and dropping the event receiver close it at once.
 
 mod reader;
 mod setup;
@@ -206,6 +206,16 @@ impl ConnectionHandle {
     /// at once if the connection is already down; otherwise once the close is queued.
     pub async fn close(&self) {
         let _ = self.queue.send(Outgoing::Close).await;
+    }
+
+    /// Closes the connection now, without writing what is still queued (as OTP's
+    /// `erlang:disconnect_node/1`). For replacing a stale connection in
+    /// [`Arbiter::wait_pending`], or shutting down quickly. The event receiver gets
+    /// [`DownReason::LocalClose`].
+    pub fn abort(&self) {
+        self.shared.go_down(DownReason::LocalClose {
+            peer: self.shared.peer.clone(),
+        });
     }
 
     /// Waits until the connection is down and returns why.

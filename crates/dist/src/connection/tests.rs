@@ -242,3 +242,81 @@ async fn reader_delivers_a_message_split_across_reads() {
     }
     assert_eq!(shared.counters.snapshot().messages_in, 1);
 }
+
+#[tokio::test]
+async fn dropping_the_event_receiver_closes_the_connection() {
+    let (ours, _theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (r, events) = reader(ours, BytesMut::new(), shared.clone(), 1 << 20);
+    let task = tokio::spawn(r.run());
+    drop(events);
+    task.await.unwrap();
+    assert!(matches!(shared.reason(), Some(DownReason::LocalClose { .. })));
+}
+
+#[tokio::test]
+async fn reader_reads_a_large_frame_to_its_end_then_the_next_ones() {
+    use crate::message::Message;
+    use beamlink_term::{Atom, Pid, Term};
+    let (ours, mut theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (r, mut events) = reader(ours, BytesMut::new(), shared.clone(), 1 << 24);
+    tokio::spawn(r.run());
+    let from = Pid {
+        node: Atom::new("a@h"),
+        id: 1,
+        serial: 0,
+        creation: 1,
+    };
+    let big = Message::reg_send(
+        from.clone(),
+        Atom::new("sink"),
+        Term::Binary(Bytes::from(vec![3u8; 300_000])),
+    );
+    let small = Message::reg_send(from, Atom::new("sink"), Term::from("after"));
+    let mut encoder = FrameEncoder::new(0x2000, 0);
+    let mut wire = Vec::new();
+    for m in [&small, &big, &small, &big, &small] {
+        for p in encoder.encode(m).unwrap() {
+            wire.extend_from_slice(&p);
+        }
+    }
+    let writer = tokio::spawn(async move {
+        // Odd-sized writes, so frames straddle reads.
+        for chunk in wire.chunks(70_001) {
+            theirs.write_all(chunk).await.unwrap();
+        }
+        theirs
+    });
+    for want in [&small, &big, &small, &big, &small] {
+        match events.recv().await {
+            Some(ConnectionEvent::Message(m)) => assert_eq!(&m, want),
+            other => panic!("{other:?}"),
+        }
+    }
+    let _theirs = writer.await.unwrap();
+    assert_eq!(shared.counters.snapshot().frames_in, 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn writer_blocked_on_a_full_socket_stops_when_the_connection_goes_down() {
+    // A pipe of 8 bytes that nobody reads: the second tick blocks.
+    let (ours, _theirs) = duplex(8);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (_tx, rx) = mpsc::channel(8);
+    let task = tokio::spawn(writer(ours, rx, shared.clone()).run());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        shared.counters.snapshot().ticks_out,
+        2,
+        "two ticks fit, the third blocks"
+    );
+    shared.go_down(DownReason::TickTimeout {
+        peer: "peer@h".into(),
+        ticktime: Duration::from_secs(4),
+    });
+    tokio::time::timeout(Duration::from_secs(1), task)
+        .await
+        .expect("writer stopped")
+        .unwrap();
+}
