@@ -544,7 +544,11 @@ fn many_interleaved_fragmented_messages() {
         }
     }
     let s = &peer.stats;
-    assert_eq!(peer.get(&s.first_fragments), 24 * rounds, "every message was fragmented");
+    assert_eq!(
+        peer.get(&s.first_fragments),
+        24 * rounds,
+        "every message was fragmented"
+    );
     assert!(
         peer.get(&s.max_in_flight) > 1,
         "fragments of several messages interleaved (max in flight {} after {rounds} rounds)",

@@ -81,9 +81,7 @@ fn the_deepest_decodable_term_is_safe_to_use_on_a_small_stack() {
             v.extend_from_slice(&[108, 0, 0, 0, 1]); // [X] ...
         }
         v.extend_from_slice(&[97, leaf]);
-        for _ in 0..998 {
-            v.push(106); // ... | []]
-        }
+        v.resize(v.len() + 998, 106); // ... | []]
         v
     };
     // One level more than the limit (1,001 lists) is refused before any of it is used.

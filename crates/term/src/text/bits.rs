@@ -281,24 +281,22 @@ fn push_int(out: &mut BitWriter, t: &Term, bits: u64, little: bool) {
         out.push(be, bits);
         return;
     }
-    let mut be: Vec<u8> = match t {
-        _ => {
-            let v = match t {
-                Term::Int(i) => BigInt::from(*i),
-                Term::BigInt(b) => b.clone(),
-                _ => BigInt::default(),
-            };
-            let modulus = BigInt::one() << bits;
-            let mut r = v % &modulus;
-            if r.is_negative() {
-                r += &modulus;
-            }
-            let (_, mag) = r.to_bytes_be();
-            let bytes = (bits as usize).div_ceil(8);
-            let mut padded = vec![0u8; bytes.saturating_sub(mag.len())];
-            padded.extend_from_slice(&mag[mag.len().saturating_sub(bytes)..]);
-            padded
+    let mut be: Vec<u8> = {
+        let v = match t {
+            Term::Int(i) => BigInt::from(*i),
+            Term::BigInt(b) => b.clone(),
+            _ => BigInt::default(),
+        };
+        let modulus = BigInt::one() << bits;
+        let mut r = v % &modulus;
+        if r.is_negative() {
+            r += &modulus;
         }
+        let (_, mag) = r.to_bytes_be();
+        let bytes = (bits as usize).div_ceil(8);
+        let mut padded = vec![0u8; bytes.saturating_sub(mag.len())];
+        padded.extend_from_slice(&mag[mag.len().saturating_sub(bytes)..]);
+        padded
     };
     if little {
         be.reverse();

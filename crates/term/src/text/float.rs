@@ -161,6 +161,7 @@ mod tests {
 
     /// Pairs printed by `io_lib:format("~0tp", [X])` on OTP 25.
     #[test]
+    #[allow(clippy::excessive_precision)] // the ties are written out on purpose
     fn matches_erlang_layout() {
         let cases = [
             (1.0, "1.0"),
