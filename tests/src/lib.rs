@@ -447,28 +447,8 @@ impl Drop for BeamlinkEpmd {
 /// The `beamlink` binary of this build (target/<profile>/beamlink next to the test
 /// executable), built with `cargo build -p beamlink-cli` when missing.
 pub fn beamlink_bin() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> -> target/<profile>/beamlink
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target directory")
-        .to_path_buf();
-    let bin = dir.join("beamlink");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "beamlink-cli"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build -p beamlink-cli failed");
-    }
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p beamlink-cli`",
-        bin.display()
-    );
-    bin
+    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| workspace_bin("beamlink-cli", "beamlink")).clone()
 }
 
 /// Polls `cond` every 20 ms until it holds or `timeout` passes; true if it held. For

@@ -2,34 +2,10 @@
 //! on the other side.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-/// The `beamlink` binary of this build (target/<profile>/beamlink next to the test
-/// executable), built with `cargo build -p beamlink-cli` when missing.
-fn beamlink() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target directory")
-        .to_path_buf();
-    let bin = dir.join("beamlink");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "beamlink-cli"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build -p beamlink-cli failed");
-    }
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p beamlink-cli`",
-        bin.display()
-    );
-    bin
-}
+use beamlink_e2e::beamlink_bin as beamlink;
 
 /// Runs `beamlink term --from FROM --to TO` with `input` on stdin.
 fn term(from: &str, to: &str, input: &[u8]) -> Output {
