@@ -10,10 +10,8 @@ mod node_setup;
 mod reach;
 mod sources;
 
-use clap::Parser;
-
 fn main() {
-    let args = match args::Cli::try_parse() {
+    let args = match args::Cli::parse_args() {
         Ok(a) => a,
         Err(e) => {
             // --help and --version print on stdout and succeed; usage errors exit 2.
@@ -23,7 +21,7 @@ fn main() {
     };
     // Only the EPMD server logs its work by default; clients print results, not logs.
     let quiet_default = !matches!(args.command, args::Command::Epmd(_));
-    logging::init(args.verbose, args.quiet, quiet_default);
+    logging::init(args.common.verbose, args.common.quiet, quiet_default);
     let code = commands::run(args);
     std::process::exit(code);
 }
