@@ -104,6 +104,10 @@ fn bad_input_exits_1_with_the_offset() {
     fails_cleanly(&term("etf", "text", &[131, 104, 3, 97, 1]));
     fails_cleanly(&term("etf", "text", &[130, 97, 1]));
     fails_cleanly(&term("etf", "text", &[131, 108, 255, 255, 255, 255, 106]));
+    let e = fails_cleanly(&term("etf", "text", &[131, 97, 1, 0]));
+    assert!(e.contains("at byte 3"), "trailing bytes: {e}");
+    let e = fails_cleanly(&term("text", "etf", b"{a, 1.0e999}"));
+    assert!(e.contains("at byte 4") && e.contains("float"), "{e}");
 }
 
 #[test]

@@ -92,6 +92,7 @@ async fn frozen_beam_is_declared_down_within_net_ticktime() {
     let frozen = Instant::now();
     let event = tokio::time::timeout(2 * TICKTIME, conn.events.recv()).await;
     let took = frozen.elapsed();
+    eprintln!("beamlink declared the frozen BEAM down {took:?} after SIGSTOP (net_ticktime {TICKTIME:?})");
     beam.thaw();
     match event {
         Ok(Some(ConnectionEvent::Down(DownReason::TickTimeout { peer, ticktime }))) => {
@@ -204,6 +205,7 @@ async fn beam_sees_frozen_beamlink_go_down() {
         .and_then(|s| s.strip_suffix('}'))
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("the BEAM did not see beamlink go down: {seen}"));
+    eprintln!("the BEAM saw the frozen beamlink go down {ms} ms after SIGSTOP (net_ticktime 4 s)");
     // The BEAM's own rule: down after net_ticktime (4 s, measured in 1 s ticks) of silence.
     assert!(
         (2500..=6500).contains(&ms),
@@ -510,6 +512,11 @@ async fn writer_batches_small_messages_into_few_writes() {
         );
         conn.handle.send(msg).await.expect("send");
     }
+    eprintln!(
+        "queued in {:?}; stats then {:?}",
+        started.elapsed(),
+        conn.handle.stats()
+    );
     let got = eval_timeout(
         &mut beam,
         &format!(
@@ -532,4 +539,35 @@ async fn writer_batches_small_messages_into_few_writes() {
         "{} writes for {N} messages: no batching",
         stats.writes
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_closes_at_once_even_with_a_frozen_peer() {
+    let (_epmd, beam, _me, mut conn) = connected(DistFlags::CONNECTION_DEFAULT, ticking()).await;
+    beam.freeze();
+    // Fill the socket and the queue so that a graceful close would have to wait.
+    let chunk = bytes::Bytes::from(vec![1u8; 1 << 20]);
+    while tokio::time::timeout(
+        Duration::from_millis(500),
+        conn.handle
+            .send(reg_send(&conn, 1, "sink", Term::Binary(chunk.clone()))),
+    )
+    .await
+    .is_ok()
+    {}
+    let started = Instant::now();
+    conn.handle.abort();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(2), conn.events.recv()).await {
+            Ok(Some(ConnectionEvent::Down(DownReason::LocalClose { .. }))) => break,
+            Ok(Some(ConnectionEvent::Message(_))) => continue,
+            other => panic!("expected a local close, got {other:?}"),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    beam.thaw();
 }

@@ -63,6 +63,27 @@ fn accept_one(
     })
 }
 
+/// Makes the BEAM forward every log event to the evaluating process, so that a test can
+/// wait for one ([`logged`]) instead of scraping standard output.
+fn capture_logs(beam: &mut Beam) {
+    let add = "Self = self(), logger:add_primary_filter(beamlink_capture, \
+               {fun(E, P) -> P ! {captured_log, E}, E end, Self}).";
+    assert_eq!(eval(beam, add), "ok");
+}
+
+/// The text of the next captured log event containing `needle`, within 5 seconds.
+fn logged(beam: &mut Beam, needle: &str) -> Option<String> {
+    let expr = format!(
+        "Find = fun F() -> receive {{captured_log, #{{msg := M}}}} -> \
+         T = lists:flatten(case M of {{string, S}} -> S; {{report, R}} -> io_lib:format(\"~p\", [R]); \
+         {{Fmt, A}} -> io_lib:format(Fmt, A) end), \
+         case string:find(T, \"{needle}\") of nomatch -> F(); _ -> T end \
+         after 5000 -> none end end, Find()."
+    );
+    let text = eval(beam, &expr);
+    (text != "none").then_some(text)
+}
+
 fn list_has(list: &str, node: &str) -> bool {
     list.contains(&format!("'{node}'"))
 }
@@ -136,6 +157,7 @@ async fn erlang_connects_to_beamlink_listener() {
 async fn wrong_cookie_when_beamlink_connects() {
     let epmd = Epmd::start();
     let mut beam = Beam::erlang().epmd(epmd.port).start();
+    capture_logs(&mut beam);
     let me = our_name("badcookie");
     let hs = HandshakeConfig::new(&me, Cookie::new(random_cookie()));
     let addr = beam_addr(&epmd, &beam).await;
@@ -150,10 +172,7 @@ async fn wrong_cookie_when_beamlink_connects() {
     );
 
     // The BEAM logs its side.
-    let log = tokio::task::block_in_place(|| {
-        beam.wait_for_line(Duration::from_secs(5), |l| l.contains("Invalid challenge reply"))
-    });
-    let log = log.expect("erl logs the rejected connection");
+    let log = logged(&mut beam, "Invalid challenge reply").expect("erl logs the rejected connection");
     assert!(log.contains(&me), "{log}");
     assert!(!list_has(&eval(&mut beam, "nodes(hidden)."), &me));
 }
@@ -162,6 +181,7 @@ async fn wrong_cookie_when_beamlink_connects() {
 async fn wrong_cookie_when_erlang_connects() {
     let epmd = Epmd::start();
     let mut beam = Beam::erlang().epmd(epmd.port).start();
+    capture_logs(&mut beam);
     let me = our_name("badcookie_in");
     let (listener, _reg) = listen(&epmd, &me).await;
     let hs = HandshakeConfig::new(&me, Cookie::new(random_cookie()));
@@ -183,10 +203,7 @@ async fn wrong_cookie_when_erlang_connects() {
     );
 
     // The BEAM logs its side too (thanks to the decoy ack: OTP itself would close silently).
-    let log = tokio::task::block_in_place(|| {
-        beam.wait_for_line(Duration::from_secs(5), |l| l.contains("Invalid challenge ack"))
-    });
-    let log = log.expect("erl logs the cancelled connection");
+    let log = logged(&mut beam, "Invalid challenge ack").expect("erl logs the cancelled connection");
     assert!(log.contains(&me), "{log}");
 }
 
@@ -527,4 +544,20 @@ async fn handshake_times_out_on_a_silent_peer() {
     assert!(err.to_string().contains("waiting for the status"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(2));
     keep.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beamlink_connects_to_elixir_node() {
+    let epmd = Epmd::start();
+    let mut beam = Beam::elixir().epmd(epmd.port).start();
+    let me = our_name("to_elixir");
+    let hs = HandshakeConfig::new(&me, Cookie::new(beam.cookie()));
+    let addr = beam_addr(&epmd, &beam).await;
+    let conn = Connection::connect(addr, beam.node(), &hs, &ConnectionConfig::default(), &AcceptAll)
+        .await
+        .expect("handshake with elixir");
+    assert_eq!(conn.peer.node, beam.node());
+    let hidden = tokio::task::block_in_place(|| beam.eval("Node.list(:hidden)"));
+    assert!(hidden.contains(&me), "{hidden}");
+    assert_eq!(tokio::task::block_in_place(|| beam.eval("Node.list()")), "[]");
 }

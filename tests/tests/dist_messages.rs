@@ -42,6 +42,7 @@ mod peer {
         | 0x1000000 // HANDSHAKE_23
         | 0x2000000 // UNLINK_ID
         | (1 << 34) // V4_NC
+        | (1 << 32) // SPAWN
         | (1 << 35) // ALIAS
         | (1 << 36); // MANDATORY_25_DIGEST
 
@@ -195,7 +196,7 @@ mod peer {
                     add(&stats.headers_with_refs, 1);
                     let n = *n as usize;
                     let nibble = |i: usize| {
-                        if i % 2 == 0 {
+                        if i & 1 == 0 {
                             rest[i / 2] & 0xf
                         } else {
                             rest[i / 2] >> 4
@@ -504,33 +505,49 @@ fn many_interleaved_fragmented_messages() {
         Term::tuple(vec![Term::atom("hello"), Term::Pid(me.clone())]),
     ));
     assert_eq!(
-        beam.eval(
-            "receive {hello, P} -> [spawn(fun() -> [P ! {chunk, I, J, binary:copy(<<I, J>>, 300000)} || J <- lists:seq(1, 3)] end) || I <- lists:seq(1, 8)], ok after 10000 -> timeout end."
-        ),
+        beam.eval("receive {hello, P} -> put(peer, P), ok after 10000 -> timeout end."),
         "ok"
     );
-    let mut seen = std::collections::BTreeSet::new();
-    for _ in 0..24 {
-        let payload = sent_to(&peer.recv(WAIT), &me);
-        let [tag, Term::Int(i), Term::Int(j), Term::Binary(b)] =
-            payload.as_tuple_n::<4>().expect("{chunk, I, J, B}")
-        else {
-            panic!("{payload:?}")
-        };
-        assert!(tag.is_atom("chunk"));
-        assert_eq!(b.len(), 600_000);
-        assert!(
-            b.chunks(2).all(|c| c == [*i as u8, *j as u8]),
-            "message {i}/{j} intact"
-        );
-        assert!(seen.insert((*i, *j)), "message {i}/{j} twice");
+    // Interleaving depends on how the BEAM schedules its senders: every sender builds its
+    // binaries first and waits for one `go`, and the burst is repeated (at most five
+    // times) until fragments of several messages were seen in flight at once. Every
+    // round checks that each message arrives intact and once.
+    let burst = "P = get(peer), Self = self(), \
+        Pids = [spawn(fun() -> Bins = [{J, binary:copy(<<I, J>>, 300000)} || J <- lists:seq(1, 3)], \
+        Self ! {ready, self()}, receive go -> [P ! {chunk, I, J, B} || {J, B} <- Bins] end end) \
+        || I <- lists:seq(1, 8)], \
+        [receive {ready, Pid} -> ok after 10000 -> exit(not_ready) end || Pid <- Pids], \
+        [Pid ! go || Pid <- Pids], ok.";
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        assert_eq!(beam.eval(burst), "ok");
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..24 {
+            let payload = sent_to(&peer.recv(WAIT), &me);
+            let [tag, Term::Int(i), Term::Int(j), Term::Binary(b)] =
+                payload.as_tuple_n::<4>().expect("{chunk, I, J, B}")
+            else {
+                panic!("{payload:?}")
+            };
+            assert!(tag.is_atom("chunk"));
+            assert_eq!(b.len(), 600_000);
+            assert!(
+                b.chunks(2).all(|c| c == [*i as u8, *j as u8]),
+                "message {i}/{j} intact"
+            );
+            assert!(seen.insert((*i, *j)), "message {i}/{j} twice");
+        }
+        assert_eq!(seen.len(), 24);
+        if peer.get(&peer.stats.max_in_flight) > 1 || rounds == 5 {
+            break;
+        }
     }
-    assert_eq!(seen.len(), 24);
     let s = &peer.stats;
-    assert_eq!(peer.get(&s.first_fragments), 24, "every message was fragmented");
+    assert_eq!(peer.get(&s.first_fragments), 24 * rounds, "every message was fragmented");
     assert!(
         peer.get(&s.max_in_flight) > 1,
-        "fragments of several messages interleaved (max in flight {})",
+        "fragments of several messages interleaved (max in flight {} after {rounds} rounds)",
         peer.get(&s.max_in_flight)
     );
 }
@@ -645,5 +662,367 @@ async fn ten_megabytes_both_ways_through_the_connection() {
         );
         assert_eq!(got, format!("{{{},{}}}", 10 << 20, md5_int(&data)));
         conn.handle.close().await;
+    }
+}
+
+/// Signals a real Erlang process sends to a beamlink pid, each decoded to its typed
+/// control message: link, unlink, monitor, demonitor, a send with a sequential trace
+/// token (SEND_SENDER_TT: the token is the fourth element), group leader, an exit signal
+/// with its reason as payload, a send to a process alias, and a spawn request.
+#[test]
+fn signals_from_erl_decode_to_typed_control_messages() {
+    use beamlink_dist::PidOrName;
+    let epmd = Epmd::start();
+    let mut beam = Beam::erlang().epmd(epmd.port).start();
+    let mut peer = beamlink_peer(&beam, &epmd, DIST_HDR_ATOM_CACHE | FRAGMENTS, 0);
+    assert_eq!(beam.eval("register(sink, self())."), "true");
+    let me = peer.pid(1);
+    let hello = Term::tuple(vec![Term::atom("hello"), Term::Pid(me.clone())]);
+    peer.send(&Message::reg_send(me.clone(), Atom::new("sink"), hello));
+    let got = beam.eval(
+        "receive {hello, P} -> \
+           link(P), unlink(P), \
+           M = erlang:monitor(process, P), erlang:demonitor(M), \
+           seq_trace:set_token(label, 17), P ! traced, seq_trace:set_token([]), \
+           group_leader(self(), P), \
+           exit(P, {shutdown, bye}), \
+           N = atom_to_binary(node(P)), \
+           A = binary_to_term(<<131, 90, 0, 3, 119, (byte_size(N)), N/binary, 16#12345678:32, 1:32, 2:32, 3:32>>), \
+           A ! via_alias, \
+           R = spawn_request(node(P), lists, seq, [1, 3], [monitor]), \
+           {ok, M, R} \
+         after 10000 -> timeout end.",
+    );
+    assert!(got.starts_with("{ok,#Ref<"), "{got}");
+    let shell = shell_pid(&mut beam);
+    let next = || peer.recv(WAIT);
+    use ControlMessage as C;
+
+    assert_eq!(
+        next().control,
+        C::Link {
+            from: shell.clone(),
+            to: me.clone()
+        }
+    );
+    let m = next();
+    assert!(
+        matches!(&m.control, C::UnlinkId { id, from, to } if *id > 0 && from == &shell && to == &me),
+        "{m:?}"
+    );
+    let monitor_ref = match next().control {
+        C::MonitorP {
+            from,
+            to: PidOrName::Pid(to),
+            reference,
+        } => {
+            assert_eq!((&from, &to), (&shell, &me));
+            reference
+        }
+        other => panic!("expected MONITOR_P, got {other:?}"),
+    };
+    assert_eq!(
+        next().control,
+        C::DemonitorP {
+            from: shell.clone(),
+            to: PidOrName::Pid(me.clone()),
+            reference: monitor_ref
+        }
+    );
+    let traced = next();
+    match &traced.control {
+        C::SendSenderTt {
+            from,
+            to,
+            trace_token,
+        } => {
+            assert_eq!((from, to), (&shell, &me));
+            let token = trace_token.as_tuple().expect("the token is a tuple");
+            assert_eq!(
+                token.len(),
+                5,
+                "{{Flags, Label, Serial, From, LastCnt}}: {trace_token:?}"
+            );
+            assert_eq!(token[1], Term::Int(17), "the label");
+        }
+        other => panic!("expected SEND_SENDER_TT, got {other:?}"),
+    }
+    assert_eq!(traced.payload, Some(Term::atom("traced")));
+    assert_eq!(
+        next().control,
+        C::GroupLeader {
+            from: shell.clone(),
+            to: me.clone()
+        }
+    );
+    let exit = next();
+    assert_eq!(
+        exit.control,
+        C::PayloadExit2 {
+            from: shell.clone(),
+            to: me.clone()
+        }
+    );
+    assert_eq!(
+        exit.payload,
+        Some(Term::tuple(vec![Term::atom("shutdown"), Term::atom("bye")]))
+    );
+    let alias = next();
+    match &alias.control {
+        C::AliasSend { from, alias } => {
+            assert_eq!(from, &shell);
+            assert_eq!(
+                (alias.node.as_str(), alias.creation, &alias.id[..]),
+                (me.node.as_str(), 0x1234_5678, &[1, 2, 3][..])
+            );
+        }
+        other => panic!("expected ALIAS_SEND, got {other:?}"),
+    }
+    assert_eq!(alias.payload, Some(Term::atom("via_alias")));
+    let spawn = next();
+    match &spawn.control {
+        C::SpawnRequest {
+            from,
+            module,
+            function,
+            arity,
+            ..
+        } => {
+            assert_eq!(from, &shell);
+            assert_eq!((module.as_str(), function.as_str(), *arity), ("lists", "seq", 2));
+        }
+        other => panic!("expected SPAWN_REQUEST, got {other:?}"),
+    }
+    assert_eq!(spawn.payload, Some(Term::list(vec![Term::Int(1), Term::Int(3)])));
+}
+
+/// Every control message beamlink encodes is read by a real `erl` and written back by
+/// `term_to_binary(T, [{minor_version, 2}])` to exactly the same bytes.
+#[test]
+fn every_control_message_encoding_matches_term_to_binary() {
+    use beamlink_dist::control::altact_flags;
+    use beamlink_dist::{PidOrName, Recipient, SpawnResult};
+    use beamlink_term::Reference;
+    use ControlMessage as C;
+    let mut beam = Beam::erlang().start();
+    let p1 = Pid {
+        node: Atom::new("a@b"),
+        id: 80,
+        serial: 0,
+        creation: 1,
+    };
+    let p2 = Pid {
+        node: Atom::new("c@d"),
+        id: 81,
+        serial: 2,
+        creation: 7,
+    };
+    let r = Reference {
+        node: Atom::new("a@b"),
+        creation: 1,
+        id: vec![5, 6, 7],
+    };
+    let tok = Term::tuple(vec![
+        Term::Int(6),
+        Term::atom("label"),
+        Term::Int(3),
+        Term::Pid(p1.clone()),
+        Term::Int(2),
+    ]);
+    let why = Term::tuple(vec![
+        Term::atom("shutdown"),
+        Term::binary(&b"why"[..]),
+        Term::Int(-70_000),
+    ]);
+    let name = Atom::new("näme");
+    let all = vec![
+        C::Link {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::Send { to: p2.clone() },
+        C::Exit {
+            from: p1.clone(),
+            to: p2.clone(),
+            reason: why.clone(),
+        },
+        C::Unlink {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::NodeLink,
+        C::RegSend {
+            from: p1.clone(),
+            to_name: name.clone(),
+        },
+        C::GroupLeader {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::Exit2 {
+            from: p1.clone(),
+            to: p2.clone(),
+            reason: why.clone(),
+        },
+        C::SendTt {
+            to: p2.clone(),
+            trace_token: tok.clone(),
+        },
+        C::ExitTt {
+            from: p1.clone(),
+            to: p2.clone(),
+            trace_token: tok.clone(),
+            reason: why.clone(),
+        },
+        C::RegSendTt {
+            from: p1.clone(),
+            to_name: name.clone(),
+            trace_token: tok.clone(),
+        },
+        C::Exit2Tt {
+            from: p1.clone(),
+            to: p2.clone(),
+            trace_token: tok.clone(),
+            reason: why.clone(),
+        },
+        C::MonitorP {
+            from: p1.clone(),
+            to: PidOrName::Name(name.clone()),
+            reference: r.clone(),
+        },
+        C::DemonitorP {
+            from: p1.clone(),
+            to: PidOrName::Pid(p2.clone()),
+            reference: r.clone(),
+        },
+        C::MonitorPExit {
+            from: PidOrName::Pid(p2.clone()),
+            to: p1.clone(),
+            reference: r.clone(),
+            reason: why.clone(),
+        },
+        C::SendSender {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::SendSenderTt {
+            from: p1.clone(),
+            to: p2.clone(),
+            trace_token: tok.clone(),
+        },
+        C::PayloadExit {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::PayloadExitTt {
+            from: p1.clone(),
+            to: p2.clone(),
+            trace_token: tok.clone(),
+        },
+        C::PayloadExit2 {
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::PayloadExit2Tt {
+            from: p1.clone(),
+            to: p2.clone(),
+            trace_token: tok.clone(),
+        },
+        C::PayloadMonitorPExit {
+            from: PidOrName::Name(name.clone()),
+            to: p1.clone(),
+            reference: r.clone(),
+        },
+        C::SpawnRequest {
+            req_id: r.clone(),
+            from: p1.clone(),
+            group_leader: p2.clone(),
+            module: Atom::new("erpc"),
+            function: Atom::new("execute_call"),
+            arity: 4,
+            options: vec![
+                Term::atom("monitor"),
+                Term::tuple(vec![Term::atom("priority"), Term::atom("high")]),
+            ],
+        },
+        C::SpawnRequestTt {
+            req_id: r.clone(),
+            from: p1.clone(),
+            group_leader: p2.clone(),
+            module: Atom::new("m"),
+            function: Atom::new("f"),
+            arity: 0,
+            options: vec![],
+            trace_token: tok.clone(),
+        },
+        C::SpawnReply {
+            req_id: r.clone(),
+            to: p1.clone(),
+            flags: 3,
+            result: SpawnResult::Pid(p2.clone()),
+        },
+        C::SpawnReplyTt {
+            req_id: r.clone(),
+            to: p1.clone(),
+            flags: 0,
+            result: SpawnResult::Error(Atom::new("badarg")),
+            trace_token: tok.clone(),
+        },
+        C::AliasSend {
+            from: p1.clone(),
+            alias: r.clone(),
+        },
+        C::AliasSendTt {
+            from: p1.clone(),
+            alias: r.clone(),
+            trace_token: tok.clone(),
+        },
+        C::UnlinkId {
+            id: 1 << 40,
+            from: p1.clone(),
+            to: p2.clone(),
+        },
+        C::UnlinkIdAck {
+            id: u64::MAX,
+            from: p2.clone(),
+            to: p1.clone(),
+        },
+        C::AltactSigSend {
+            flags: altact_flags::PRIO | altact_flags::ALIAS,
+            from: p1.clone(),
+            to: Recipient::Alias(r.clone()),
+            trace_token: None,
+        },
+        C::AltactSigSend {
+            flags: altact_flags::NAME,
+            from: p1.clone(),
+            to: Recipient::Name(name.clone()),
+            trace_token: Some(tok.clone()),
+        },
+    ];
+    let mut lists = Vec::new();
+    let mut ours = Vec::new();
+    for c in &all {
+        let mut b = vec![131u8];
+        c.encode_body_to(&mut b).expect("encode");
+        lists.push(format!(
+            "[{}]",
+            b.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+        ));
+        ours.push(b);
+    }
+    let got = beam.eval(&format!(
+        "[binary_to_list(term_to_binary(binary_to_term(list_to_binary(L)), [{{minor_version, 2}}])) || L <- [{}]].",
+        lists.join(",")
+    ));
+    let theirs: Vec<Vec<u8>> = got
+        .trim_start_matches("[[")
+        .trim_end_matches("]]")
+        .split("],[")
+        .map(|l| l.split(',').map(|n| n.parse().expect("byte")).collect())
+        .collect();
+    assert_eq!(theirs.len(), all.len());
+    for ((c, ours), theirs) in all.iter().zip(&ours).zip(&theirs) {
+        assert_eq!(ours, theirs, "{}", c.name());
     }
 }

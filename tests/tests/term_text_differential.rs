@@ -199,7 +199,8 @@ fn erlang_generated_terms_print_and_parse_as_erlang_does() {
     );
 }
 
-/// Leaves that stress the printer: floats from every bit pattern, atoms and strings of
+/// Leaves that stress the printer: floats from every bit pattern and where shortest
+/// forms tie, atoms and strings of
 /// every Latin-1 character, binaries that are and are not UTF-8.
 fn rust_term(rng: &mut rand::rngs::StdRng) -> Term {
     let latin1 = |rng: &mut rand::rngs::StdRng, n: usize| -> String {
@@ -208,7 +209,14 @@ fn rust_term(rng: &mut rand::rngs::StdRng) -> Term {
             .collect()
     };
     match rng.gen_range(0..10) {
-        0..=2 => loop {
+        // Odd multiples of small powers of two: where two shortest candidates can tie.
+        2 => {
+            let bits = rng.gen_range(1..=53);
+            let m = (rng.gen_range(0..1u64 << (bits - 1)) << 1 | 1) as f64;
+            let x = m * 2f64.powi(-rng.gen_range(1..=40));
+            Term::Float(if rng.gen() { x } else { -x })
+        }
+        0..=1 => loop {
             let x = f64::from_bits(rng.gen());
             if x.is_finite() {
                 break Term::Float(x);
@@ -235,21 +243,36 @@ fn rust_term(rng: &mut rand::rngs::StdRng) -> Term {
             Term::binary(s.into_bytes())
         }
         8 => {
-            let k = rng.gen_range(0..6);
-            Term::map((0..k).map(|_| {
-                let key = match rng.gen_range(0..3) {
-                    0 => Term::Int(rng.gen_range(-5..5)),
-                    1 => Term::Float(rng.gen_range(-5..5) as f64 / 2.0),
-                    _ => Term::tuple(vec![Term::Float(rng.gen_range(0..3) as f64)]),
-                };
-                (key, Term::nil())
-            }))
+            let k = rng.gen_range(0..12);
+            Term::map((0..k).map(|_| (map_key(rng, 2), Term::nil())))
         }
         _ => Term::tuple(vec![
             Term::Int(rng.gen()),
             Term::atom("maybe"),
             Term::atom("else"),
         ]),
+    }
+}
+
+/// Small keys that exercise the order Erlang prints a map's keys in: integers before
+/// floats at any depth, lists cell by cell, improper tails.
+fn map_key(rng: &mut rand::rngs::StdRng, depth: u32) -> Term {
+    let n = rng.gen_range(0..4);
+    match rng.gen_range(0..if depth == 0 { 5 } else { 8 }) {
+        0 => Term::Int(rng.gen_range(-3..3)),
+        1 => Term::Float(rng.gen_range(-3..3) as f64 / 2.0),
+        2 => Term::atom(["a", "b", "Z"][rng.gen_range(0..3)]),
+        3 => Term::binary((0..n).map(|_| rng.gen_range(0..3u8)).collect::<Vec<u8>>()),
+        4 => Term::nil(),
+        5 => Term::tuple((0..n).map(|_| map_key(rng, depth - 1)).collect::<Vec<_>>()),
+        6 => Term::list((0..n).map(|_| map_key(rng, depth - 1)).collect::<Vec<_>>()),
+        _ => {
+            let tail = match map_key(rng, 0) {
+                t if t.is_nil() => Term::Int(0),
+                t => t,
+            };
+            Term::improper((0..=n).map(|_| map_key(rng, depth - 1)).collect(), tail)
+        }
     }
 }
 

@@ -7,16 +7,16 @@
 //! they arrive in order.
 //!
 //! Every byte kept here came from the peer: the sizes are checked against
-//! [`FrameLimits`] before anything is stored, so a peer can make this hold at most
-//! `max_buffered_bytes`.
+//! [`FrameLimits`] before anything is allocated, so a peer can make this hold at most
+//! `max_buffered_bytes` (counted as the capacity of the buffers, not just their bytes).
 
 use crate::frame_codec::{FrameError, FrameLimits};
 use beamlink_term::Atom;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::collections::HashMap;
 
 /// The largest buffer allocated for a message before its bytes arrive.
-const INITIAL_CAPACITY_CAP: usize = 4 << 20;
+const INITIAL_CAPACITY_CAP: usize = 1 << 20;
 
 /// A message that is not complete yet.
 struct Partial {
@@ -24,12 +24,14 @@ struct Partial {
     next_fragment: u64,
     /// The atom-cache table of the first fragment's header.
     refs: Vec<Option<Atom>>,
-    data: BytesMut,
+    /// The bytes so far. Its capacity is what counts against the limits.
+    data: Vec<u8>,
 }
 
 /// The fragmented messages in flight on one connection, keyed by sequence id.
 pub(crate) struct Reassembly {
     partial: HashMap<u64, Partial>,
+    /// The capacity of every buffer in `partial`, together.
     buffered: usize,
 }
 
@@ -80,9 +82,9 @@ impl Reassembly {
                 limit: limits.max_fragmented_in_flight,
             });
         }
-        self.reserve(limits, data.len())?;
         // Room for the whole message as announced, within bounds: the announcement comes
-        // from the peer, so it only guides the first allocation, never beyond the budget.
+        // from the peer, so it only guides the first allocation, and only as far as the
+        // budget allows.
         let announced = data
             .len()
             .saturating_mul(usize::try_from(fragments).unwrap_or(usize::MAX));
@@ -90,8 +92,10 @@ impl Reassembly {
         let capacity = announced
             .min(limits.max_message_size)
             .min(budget)
-            .min(INITIAL_CAPACITY_CAP);
-        let mut buf = BytesMut::with_capacity(capacity.max(data.len()));
+            .min(INITIAL_CAPACITY_CAP)
+            .max(data.len());
+        self.account(limits, capacity)?;
+        let mut buf = Vec::with_capacity(capacity);
         buf.extend_from_slice(&data);
         self.partial.insert(
             seq,
@@ -112,51 +116,59 @@ impl Reassembly {
         fragment: u64,
         data: &[u8],
     ) -> Result<Option<Complete>, FrameError> {
-        let expected = match self.partial.get(&seq) {
-            Some(p) => p.next_fragment,
-            None => {
-                return Err(FrameError::UnknownSequence {
-                    sequence: seq,
-                    fragment,
-                })
-            }
+        let Some(p) = self.partial.get_mut(&seq) else {
+            return Err(FrameError::UnknownSequence {
+                sequence: seq,
+                fragment,
+            });
         };
-        if fragment != expected {
+        if fragment != p.next_fragment {
             return Err(FrameError::FragmentOutOfOrder {
                 sequence: seq,
-                expected,
+                expected: p.next_fragment,
                 got: fragment,
             });
         }
-        let have = self.partial.get(&seq).map_or(0, |p| p.data.len());
-        let size = have.saturating_add(data.len());
+        let size = p.data.len().saturating_add(data.len());
         if size > limits.max_message_size {
             return Err(FrameError::MessageTooLarge {
                 size,
                 limit: limits.max_message_size,
             });
         }
-        self.reserve(limits, data.len())?;
-        if fragment == 1 {
-            let Some(p) = self.partial.remove(&seq) else {
-                return Err(FrameError::UnknownSequence {
-                    sequence: seq,
-                    fragment,
+        let capacity = p.data.capacity();
+        if size > capacity {
+            // Grow by doubling, within the message limit, and count the growth before
+            // allocating it.
+            let new_capacity = capacity.saturating_mul(2).min(limits.max_message_size).max(size);
+            let total = self.buffered.saturating_add(new_capacity - capacity);
+            if total > limits.max_buffered_bytes {
+                return Err(FrameError::TooMuchBuffered {
+                    size: total,
+                    limit: limits.max_buffered_bytes,
                 });
-            };
-            self.buffered -= p.data.len() + data.len();
-            let mut buf = p.data;
-            buf.extend_from_slice(data);
-            return Ok(Some((p.refs, buf.freeze())));
+            }
+            p.data.reserve_exact(new_capacity - p.data.len());
+            self.buffered = total - new_capacity + p.data.capacity();
         }
-        if let Some(p) = self.partial.get_mut(&seq) {
-            p.data.extend_from_slice(data);
-            p.next_fragment = fragment - 1;
+        p.data.extend_from_slice(data);
+        p.next_fragment = fragment - 1;
+        if fragment > 1 {
+            return Ok(None);
         }
-        Ok(None)
+        match self.partial.remove(&seq) {
+            Some(p) => {
+                self.buffered -= p.data.capacity();
+                Ok(Some((p.refs, Bytes::from(p.data))))
+            }
+            None => Err(FrameError::UnknownSequence {
+                sequence: seq,
+                fragment,
+            }),
+        }
     }
 
-    fn reserve(&mut self, limits: &FrameLimits, n: usize) -> Result<(), FrameError> {
+    fn account(&mut self, limits: &FrameLimits, n: usize) -> Result<(), FrameError> {
         let total = self.buffered.saturating_add(n);
         if total > limits.max_buffered_bytes {
             return Err(FrameError::TooMuchBuffered {

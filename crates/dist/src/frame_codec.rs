@@ -15,8 +15,8 @@ use crate::header::{
 };
 use crate::message::Message;
 use beamlink_term::etf::{encode_body_to, DecodeError, DecodeLimits, Decoder};
-use beamlink_term::Atom;
-use bytes::{BufMut, Bytes, BytesMut};
+use beamlink_term::{Atom, Term};
+use bytes::Bytes;
 
 /// `DFLAG_DIST_HDR_ATOM_CACHE`: the peer reads distribution headers (131, 68).
 const DFLAG_DIST_HDR_ATOM_CACHE: u64 = 0x2000;
@@ -57,38 +57,53 @@ impl Default for FrameLimits {
 /// connection reports it and disconnects, as the BEAM does with a malformed message.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FrameError {
+    /// A zero-length frame reached the decoder (ticks are the connection's business).
     #[error("the peer sent an empty frame outside a tick")]
     Empty,
+    /// The first bytes name no frame kind this protocol has.
     #[error("the peer sent a frame starting with {0:?}: neither pass-through (112) nor a distribution header (131 then 68, 69 or 70)")]
     UnknownFrameType(Vec<u8>),
+    /// The frame ends before its header does.
     #[error("the peer sent a frame that ends inside its {0}")]
     Truncated(&'static str),
+    /// The atom-cache part of a distribution header is malformed.
     #[error(transparent)]
     Header(#[from] HeaderError),
+    /// A first fragment announced zero fragments.
     #[error(
         "the peer sent a fragmented message (sequence {sequence}) with fragment id 0; ids count down to 1"
     )]
     FragmentIdZero { sequence: u64 },
+    /// A first fragment for a sequence id that is still incomplete.
     #[error("the peer started fragmented message sequence {sequence} again before finishing it")]
     SequenceRestarted { sequence: u64 },
+    /// A following fragment for a sequence id that was never started.
     #[error("the peer sent fragment {fragment} of sequence {sequence}, which it never started")]
     UnknownSequence { sequence: u64, fragment: u64 },
+    /// A following fragment with the wrong fragment id.
     #[error("the peer sent fragment {got} of sequence {sequence} where fragment {expected} was due")]
     FragmentOutOfOrder { sequence: u64, expected: u64, got: u64 },
+    /// A message over [`FrameLimits::max_message_size`].
     #[error(
         "the peer sent a message of {size} bytes, over the limit of {limit} (FrameLimits::max_message_size)"
     )]
     MessageTooLarge { size: usize, limit: usize },
+    /// More incomplete messages than [`FrameLimits::max_fragmented_in_flight`].
     #[error("the peer has more than {limit} fragmented messages in flight (FrameLimits::max_fragmented_in_flight)")]
     TooManyInFlight { limit: usize },
+    /// Incomplete messages over [`FrameLimits::max_buffered_bytes`] together.
     #[error("the peer's incomplete fragmented messages hold {size} bytes, over the limit of {limit} (FrameLimits::max_buffered_bytes)")]
     TooMuchBuffered { size: usize, limit: usize },
+    /// The control message or payload is not a valid external term.
     #[error("the peer sent a {what} that is not a valid external term: {source}")]
     Term { what: &'static str, source: DecodeError },
+    /// The control term is not a control message (unknown operation, wrong fields).
     #[error(transparent)]
     Control(#[from] ControlError),
+    /// A control message that needs a payload came without one.
     #[error("the peer sent {0} without the payload term that must follow it")]
     MissingPayload(&'static str),
+    /// Bytes left over after the last term of the message.
     #[error("the peer sent {name} followed by {count} bytes that belong to no term")]
     TrailingBytes { name: &'static str, count: usize },
 }
@@ -231,12 +246,16 @@ fn decode_body(
 /// A message this node cannot send.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EncodeError {
+    /// The control message or payload is not a valid external term.
     #[error(transparent)]
     Term(#[from] beamlink_term::etf::EncodeError),
+    /// A control message that needs a payload came without one.
     #[error("{name} must be sent with a payload term")]
     MissingPayload { name: &'static str },
+    /// A payload for a control message that has none.
     #[error("{name} carries no payload, but one was given")]
     UnexpectedPayload { name: &'static str },
+    /// A message too large for one packet, for a peer without fragments.
     #[error(
         "a message of {size} bytes does not fit in one packet (4 GiB) and the peer does not accept fragments"
     )]
@@ -282,7 +301,14 @@ impl FrameEncoder {
             (false, Some(_)) => return Err(EncodeError::UnexpectedPayload { name }),
             _ => {}
         }
-        let mut buf = Vec::with_capacity(256);
+        let hint = msg.payload.as_ref().map_or(0, size_hint);
+        // Room for the fragment headers too, so that fragmenting in place does not grow it.
+        let fragment_headers = if self.fragments {
+            (hint / self.fragment_size + 2) * 22
+        } else {
+            0
+        };
+        let mut buf = Vec::with_capacity(256 + hint + fragment_headers);
         buf.extend_from_slice(&[0, 0, 0, 0]);
         let body_start;
         let control_end;
@@ -305,46 +331,96 @@ impl FrameEncoder {
             }
         }
         if self.fragments && buf.len() - body_start > self.fragment_size {
-            return Ok(self.fragment(&buf[body_start..], control_end - body_start));
+            return Ok(self.fragment(buf, control_end - body_start));
         }
         let len = u32::try_from(buf.len() - 4).map_err(|_| EncodeError::TooLarge { size: buf.len() - 4 })?;
         buf[..4].copy_from_slice(&len.to_be_bytes());
         Ok(vec![Bytes::from(buf)])
     }
 
-    /// Splits a message body (control message then payload) into fragment packets. The
-    /// first holds the whole control message, as the protocol requires.
-    fn fragment(&mut self, body: &[u8], control_len: usize) -> Vec<Bytes> {
+    /// Turns an encoded message (`buf`: length placeholder, header `131, 68, 0`, control
+    /// message, payload) into fragment packets, in place: the chunks move towards the end
+    /// of the same buffer, last one first, to make room for each fragment's length and
+    /// header, so the message is neither allocated nor copied a second time. The first
+    /// fragment holds the whole control message, as the protocol requires.
+    fn fragment(&mut self, mut buf: Vec<u8>, control_len: usize) -> Vec<Bytes> {
+        const BODY_START: usize = 7;
+        const FIRST_HEADER: usize = 4 + FRAGMENT_HEADER_LEN + 1;
+        const NEXT_HEADER: usize = 4 + FRAGMENT_HEADER_LEN;
         let seq = self.next_sequence;
         self.next_sequence = self.next_sequence.wrapping_add(1).max(1);
-        let first_len = self.fragment_size.max(control_len).min(body.len());
-        let rest = body.len() - first_len;
-        let count = 1 + rest.div_ceil(self.fragment_size);
-        let mut out = BytesMut::with_capacity(body.len() + count * (4 + FRAGMENT_HEADER_LEN) + 1);
-        let mut lens = Vec::with_capacity(count);
-        let mut chunks =
-            std::iter::once(&body[..first_len]).chain(body[first_len..].chunks(self.fragment_size));
-        for fragment_id in (1..=count as u64).rev() {
-            let chunk = chunks.next().unwrap_or_default();
-            let first = fragment_id == count as u64;
-            let start = out.len();
+        let body_len = buf.len() - BODY_START;
+        let first_len = self.fragment_size.max(control_len).min(body_len);
+        let count = 1 + (body_len - first_len).div_ceil(self.fragment_size);
+        // Where chunk i starts in `buf` now, and how far it moves.
+        let start = |i: usize| {
+            if i == 0 {
+                BODY_START
+            } else {
+                BODY_START + first_len + (i - 1) * self.fragment_size
+            }
+        };
+        let shift = |i: usize| FIRST_HEADER - BODY_START + i * NEXT_HEADER;
+        let end = buf.len();
+        buf.resize(end + shift(count - 1), 0);
+        let mut lens = vec![0usize; count];
+        for i in (0..count).rev() {
+            let from = start(i);
+            let to = if i + 1 == count { end } else { start(i + 1) };
+            let len = to - from;
+            buf.copy_within(from..to, from + shift(i));
+            let header_len = if i == 0 { FIRST_HEADER } else { NEXT_HEADER };
+            let at = from + shift(i) - header_len;
+            let fragment_id = (count - i) as u64;
             // A fragment is at most fragment_size (or the control message) plus 19 bytes,
             // far below 4 GiB for any fragment size a connection uses.
-            let packet_len = FRAGMENT_HEADER_LEN + usize::from(first) + chunk.len();
-            out.put_u32(packet_len as u32);
-            out.put_u8(VERSION_MAGIC);
-            out.put_u8(if first { DIST_FRAG_HEADER } else { DIST_FRAG_CONT });
-            out.put_u64(seq);
-            out.put_u64(fragment_id);
-            if first {
-                out.put_u8(0);
+            let packet_len = (header_len - 4 + len) as u32;
+            let h = &mut buf[at..at + header_len];
+            h[..4].copy_from_slice(&packet_len.to_be_bytes());
+            h[4] = VERSION_MAGIC;
+            h[5] = if i == 0 { DIST_FRAG_HEADER } else { DIST_FRAG_CONT };
+            h[6..14].copy_from_slice(&seq.to_be_bytes());
+            h[14..22].copy_from_slice(&fragment_id.to_be_bytes());
+            if i == 0 {
+                h[22] = 0;
             }
-            out.extend_from_slice(chunk);
-            lens.push(out.len() - start);
+            lens[i] = header_len + len;
         }
-        let mut all = out.freeze();
+        let mut all = Bytes::from(buf);
         lens.into_iter().map(|n| all.split_to(n)).collect()
     }
+}
+
+/// A cheap guess of a term's encoded size, so that the frame buffer is allocated once:
+/// binaries count in full, other terms roughly. Looks at no more than 256 subterms.
+fn size_hint(term: &Term) -> usize {
+    let mut stack = vec![term];
+    let mut size = 0usize;
+    let mut budget = 256;
+    while let Some(t) = stack.pop() {
+        if budget == 0 {
+            break;
+        }
+        budget -= 1;
+        size = size.saturating_add(match t {
+            Term::Binary(b) => 5 + b.len(),
+            Term::BitBinary(b) => 6 + b.data.len(),
+            Term::Atom(a) => 2 + a.len(),
+            Term::Tuple(elems) | Term::List(elems) => {
+                stack.extend(elems.iter().take(budget));
+                5
+            }
+            Term::Map(m) => {
+                for (k, v) in m.iter().take(budget / 2) {
+                    stack.push(k);
+                    stack.push(v);
+                }
+                5
+            }
+            _ => 16,
+        });
+    }
+    size
 }
 
 #[cfg(test)]

@@ -73,12 +73,16 @@ impl AtomCache {
 /// A distribution header the peer got wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
+    /// The header ends inside the named part.
     #[error("the distribution header ends inside its {0}")]
     Truncated(&'static str),
+    /// A reference to a cache slot that no header filled.
     #[error("the distribution header refers to atom cache slot {slot} (reference {reference}), which no earlier header filled")]
     EmptySlot { slot: usize, reference: usize },
+    /// A new atom over 255 characters.
     #[error("the distribution header brings atom cache slot {slot} an atom that is not UTF-8")]
     NotUtf8 { slot: usize },
+    /// A new atom over 255 characters.
     #[error(
         "the distribution header brings atom cache slot {slot} an atom of {chars} characters (at most 255)"
     )]
@@ -88,10 +92,13 @@ pub enum HeaderError {
 /// Why a header could not be written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderWriteError {
+    /// More than 255 references.
     #[error("{0} atom cache references in one header: at most 255")]
     TooManyRefs(usize),
+    /// A slot number outside the cache.
     #[error("atom cache slot {0} does not exist (slots are 0..2048)")]
     NoSuchSlot(u16),
+    /// A new atom over 255 characters.
     #[error("atom of {0} characters: Erlang allows at most 255")]
     AtomTooLong(usize),
 }
@@ -116,7 +123,7 @@ pub fn read_atom_cache_refs(
         .ok_or(HeaderError::Truncated("atom cache flags"))?;
     let nibble = |i: usize| {
         let b = flags[i / 2];
-        if i % 2 == 0 {
+        if i & 1 == 0 {
             b & 0x0f
         } else {
             b >> 4
@@ -166,7 +173,9 @@ pub fn read_atom_cache_refs(
 /// when the header brings it (a new entry) rather than refers to what the slot holds.
 #[derive(Debug, Clone, Copy)]
 pub struct AtomCacheRef<'a> {
+    /// The cache slot, `segment * 256 + index in segment` (0..2048).
     pub slot: u16,
+    /// The atom the header brings into the slot, or `None` to refer to what it holds.
     pub new_atom: Option<&'a Atom>,
 }
 
@@ -198,7 +207,7 @@ pub fn write_atom_cache_refs(refs: &[AtomCacheRef<'_>], out: &mut Vec<u8>) -> Re
     out.resize(flags_at + n / 2 + 1, 0);
     let set_nibble = |out: &mut Vec<u8>, i: usize, v: u8| {
         let b = &mut out[flags_at + i / 2];
-        if i % 2 == 0 {
+        if i & 1 == 0 {
             *b |= v & 0x0f;
         } else {
             *b |= v << 4;
@@ -424,7 +433,7 @@ mod tests {
             Err(HeaderError::NotUtf8 { slot: 7 })
         );
         let mut long = vec![1, 0x18, 7, 1, 0];
-        long.extend(std::iter::repeat(b'a').take(256));
+        long.extend([b'a'; 256]);
         assert_eq!(
             read_atom_cache_refs(&long, &mut cache, &mut refs),
             Err(HeaderError::AtomTooLong { slot: 7, chars: 256 })

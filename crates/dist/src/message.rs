@@ -11,7 +11,9 @@ use beamlink_term::{Atom, Pid, Term};
 /// the control message has one; [`crate::FrameEncoder`] refuses others.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
+    /// What the message does, and to whom.
     pub control: ControlMessage,
+    /// The term that follows the control message, for the operations that have one.
     pub payload: Option<Term>,
 }
 

@@ -1,29 +1,31 @@
 //! Atoms: interned, cheap to clone and to compare.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{OnceLock, RwLock};
 
 /// The longest atom Erlang accepts, in characters.
 pub const MAX_ATOM_CHARS: usize = 255;
 
-/// How many distinct atoms the process-wide table keeps. Atoms beyond this are still
-/// valid values, but each is its own allocation: a hostile peer cannot grow the table
-/// without bound (the BEAM's atom table has the same concern).
-const INTERN_LIMIT: usize = 1 << 20;
+/// How many distinct atoms the process-wide table holds: the BEAM's default limit.
+/// Like the BEAM's atom table, entries are never freed, so a hostile peer could otherwise
+/// grow it without bound: once it is full, decoding a new atom fails with an error (the
+/// BEAM would stop the node), while [`Atom::new`] still makes the atom, each time as its
+/// own allocation that is never freed.
+pub(crate) const INTERN_LIMIT: usize = 1 << 20;
 
 /// An Erlang atom.
 ///
-/// Cloning is a reference-count increment; atoms that came from the same table entry
-/// compare by pointer first. Atoms are interned in a bounded process-wide table, so
-/// decoding the same atom a million times allocates once.
+/// An atom is a pointer to its text in a process-wide table: cloning copies the pointer
+/// (no reference count), equal atoms from the table compare by pointer, and decoding the
+/// same atom a million times allocates once. The table lives for the whole process.
 #[derive(Clone)]
-pub struct Atom(Arc<str>);
+pub struct Atom(&'static str);
 
-fn table() -> &'static RwLock<HashSet<Arc<str>>> {
-    static TABLE: OnceLock<RwLock<HashSet<Arc<str>>>> = OnceLock::new();
+fn table() -> &'static RwLock<HashSet<&'static str>> {
+    static TABLE: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
     TABLE.get_or_init(|| RwLock::new(HashSet::new()))
 }
 
@@ -33,92 +35,175 @@ const RECENT_SLOTS: usize = 256;
 thread_local! {
     /// A direct-mapped cache of recent atoms: the same atoms come back again and again
     /// (node names in every pid, message tags), and a hit here costs a hash of the text
-    /// and a reference-count increment, with no lock.
-    static RECENT: RefCell<[Option<Atom>; RECENT_SLOTS]> = const { RefCell::new([const { None }; RECENT_SLOTS]) };
+    /// and a comparison, with no lock.
+    static RECENT: [Cell<Option<&'static str>>; RECENT_SLOTS] =
+        const { [const { Cell::new(None) }; RECENT_SLOTS] };
 }
 
-/// The cache slot for `name`: FNV-1a over the text.
+/// The cache slot for `name`: a hash of its length and its first and last eight bytes
+/// (cheap for long node names; a collision only costs a miss).
 #[inline]
-fn recent_slot(name: &str) -> usize {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in name.as_bytes() {
-        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+fn recent_slot(b: &[u8]) -> usize {
+    // Fixed-size loads only (a variable-length copy would be a call into memcpy).
+    let n = b.len();
+    let word = |i: usize| {
+        u64::from_le_bytes([
+            b[i],
+            b[i + 1],
+            b[i + 2],
+            b[i + 3],
+            b[i + 4],
+            b[i + 5],
+            b[i + 6],
+            b[i + 7],
+        ])
+    };
+    let half = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as u64;
+    let (head, tail) = match n {
+        0 => (0, 0),
+        1..=3 => (b[0] as u64 | (b[n / 2] as u64) << 8 | (b[n - 1] as u64) << 16, 0),
+        4..=7 => (half(0), half(n - 4)),
+        _ => (word(0), word(n - 8)),
+    };
+    let h = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 56) as usize % RECENT_SLOTS
+}
+
+/// The recently made atom whose text is exactly `bytes`, if this thread has one.
+#[inline]
+fn recent(bytes: &[u8], slot: usize) -> Option<Atom> {
+    RECENT
+        .try_with(|r| r[slot].get())
+        .ok()
+        .flatten()
+        .filter(|s| same_bytes(s.as_bytes(), bytes))
+        .map(Atom)
+}
+
+/// `a == b`, without a call into `memcmp` for the short texts atoms usually have (that
+/// call was a third of the time of decoding a small control message).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
     }
-    (h ^ (h >> 16)) as usize % RECENT_SLOTS
+    let word = |s: &[u8], i: usize| {
+        u64::from_le_bytes([
+            s[i],
+            s[i + 1],
+            s[i + 2],
+            s[i + 3],
+            s[i + 4],
+            s[i + 5],
+            s[i + 6],
+            s[i + 7],
+        ])
+    };
+    let half = |s: &[u8], i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+    match n {
+        0 => true,
+        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
+#[inline]
+fn remember(slot: usize, a: &Atom) {
+    let _ = RECENT.try_with(|r| r[slot].set(Some(a.0)));
+}
+
+/// Why [`Atom::from_utf8`] made no atom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AtomError {
+    /// The bytes are not UTF-8; the first `valid_up_to` are.
+    NotUtf8 { valid_up_to: usize },
+    /// The table holds [`INTERN_LIMIT`] atoms and this is a new one.
+    TableFull,
 }
 
 impl Atom {
     /// The atom with this text. The caller is responsible for the length limit of
     /// [`MAX_ATOM_CHARS`] where it matters (the decoder and parser check it).
     pub fn new(name: &str) -> Atom {
-        let slot = recent_slot(name);
-        let hit = RECENT
-            .try_with(|r| match r.try_borrow() {
-                Ok(r) => match &r[slot] {
-                    Some(a) if &*a.0 == name => Some(a.clone()),
-                    _ => None,
-                },
-                Err(_) => None,
-            })
-            .ok()
-            .flatten();
-        if let Some(a) = hit {
+        let slot = recent_slot(name.as_bytes());
+        if let Some(a) = recent(name.as_bytes(), slot) {
             return a;
         }
-        let a = Atom::intern(name);
-        let _ = RECENT.try_with(|r| {
-            if let Ok(mut r) = r.try_borrow_mut() {
-                r[slot] = Some(a.clone());
+        match Atom::intern(name) {
+            Some(a) => {
+                remember(slot, &a);
+                a
             }
-        });
-        a
+            // The table is full: this atom stands alone (see INTERN_LIMIT).
+            None => Atom(Box::leak(name.into())),
+        }
+    }
+
+    /// The atom whose UTF-8 text is `bytes`, without growing the table past its limit:
+    /// what the decoder uses for atoms that arrive from a peer. A recent atom is found
+    /// without validating the bytes again.
+    #[inline]
+    pub(crate) fn from_utf8(bytes: &[u8]) -> Result<Atom, AtomError> {
+        let slot = recent_slot(bytes);
+        if let Some(a) = recent(bytes, slot) {
+            return Ok(a);
+        }
+        let name = std::str::from_utf8(bytes).map_err(|e| AtomError::NotUtf8 {
+            valid_up_to: e.valid_up_to(),
+        })?;
+        let a = Atom::intern(name).ok_or(AtomError::TableFull)?;
+        remember(slot, &a);
+        Ok(a)
     }
 
     /// The table's atom for `name`, adding it when there is room.
-    fn intern(name: &str) -> Atom {
+    fn intern(name: &str) -> Option<Atom> {
         if let Ok(t) = table().read() {
-            if let Some(a) = t.get(name) {
-                return Atom(a.clone());
+            if let Some(s) = t.get(name) {
+                return Some(Atom(s));
             }
         }
-        let arc: Arc<str> = Arc::from(name);
-        if let Ok(mut t) = table().write() {
-            if let Some(a) = t.get(name) {
-                return Atom(a.clone());
-            }
-            if t.len() < INTERN_LIMIT {
-                t.insert(arc.clone());
-            }
+        let mut t = table().write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(s) = t.get(name) {
+            return Some(Atom(s));
         }
-        Atom(arc)
+        if t.len() >= INTERN_LIMIT {
+            return None;
+        }
+        let s: &'static str = Box::leak(name.into());
+        t.insert(s);
+        Some(Atom(s))
     }
 
     /// The atom's text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0
     }
 
     /// `true` only for the atom `true`.
     pub fn is_true(&self) -> bool {
-        &*self.0 == "true"
+        self.0 == "true"
     }
 }
 
 impl PartialEq for Atom {
     fn eq(&self, other: &Atom) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+        std::ptr::eq(self.0, other.0) || self.0 == other.0
     }
 }
 impl Eq for Atom {}
 
 impl PartialEq<str> for Atom {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.0 == other
     }
 }
 impl PartialEq<&str> for Atom {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.0 == *other
     }
 }
 
@@ -143,7 +228,7 @@ impl Ord for Atom {
 impl std::ops::Deref for Atom {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.0
     }
 }
 
@@ -160,7 +245,7 @@ impl From<String> for Atom {
 
 impl fmt::Debug for Atom {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Atom({:?})", &*self.0)
+        write!(f, "Atom({:?})", self.0)
     }
 }
 

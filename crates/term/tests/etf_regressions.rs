@@ -53,11 +53,13 @@ fn a_million_nested_tuples_is_an_error_not_a_stack_overflow() {
     assert!(e.reason.contains("max_depth"), "{e}");
     // Within the limit it decodes, and dropping the result is fine too.
     let mut ok = vec![131];
-    for _ in 0..9_999 {
+    for _ in 0..999 {
         ok.extend_from_slice(&[104, 1]);
     }
     ok.push(106);
-    assert!(decode(&ok).is_ok());
+    let deep = decode(&ok).expect("999 levels are within the limit");
+    // And it encodes back to the same bytes, past the encoder's recursion limit.
+    assert_eq!(encode(&deep).unwrap(), ok);
     // The limit is configurable.
     let limited = DecodeLimits {
         max_depth: 10,
@@ -65,6 +67,52 @@ fn a_million_nested_tuples_is_an_error_not_a_stack_overflow() {
     };
     let mut d = Decoder::new(Bytes::from(ok)).with_limits(limited);
     assert!(d.term().unwrap_err().reason.contains("deeper than 10"));
+}
+
+/// A map whose two keys are as deep as the limit allows: decoding checks the keys for
+/// duplicates (compare, hash), and what the application then does with the term (clone,
+/// compare, drop) must fit in a tokio worker's 2 MiB stack. A deeper limit (10,000) made
+/// a hostile peer able to overflow that stack and abort the process.
+#[test]
+fn the_deepest_decodable_term_is_safe_to_use_on_a_small_stack() {
+    let nested = |leaf: u8| {
+        let mut v = Vec::new();
+        for _ in 0..998 {
+            v.extend_from_slice(&[108, 0, 0, 0, 1]); // [X] ...
+        }
+        v.extend_from_slice(&[97, leaf]);
+        for _ in 0..998 {
+            v.push(106); // ... | []]
+        }
+        v
+    };
+    // One level more than the limit (1,001 lists) is refused before any of it is used.
+    let mut too_deep = vec![131];
+    for _ in 0..3 {
+        too_deep.extend_from_slice(&[108, 0, 0, 0, 1]);
+    }
+    too_deep.extend(nested(1));
+    too_deep.extend_from_slice(&[106, 106, 106]);
+    assert!(decode(&too_deep).unwrap_err().reason.contains("max_depth"));
+
+    let mut input = vec![131, 116, 0, 0, 0, 2];
+    for leaf in [1u8, 2] {
+        input.extend(nested(leaf));
+        input.extend_from_slice(&[97, leaf]);
+    }
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let map = decode(&input).expect("two keys 999 levels deep are within the limit");
+            let copy = map.clone();
+            assert_eq!(map, copy);
+            assert_eq!(map.cmp(&copy), std::cmp::Ordering::Equal);
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            std::hash::Hash::hash(&copy, &mut h);
+            assert_eq!(decode(&encode(&copy).unwrap()).unwrap(), map);
+        })
+        .expect("spawn a 2 MiB thread");
+    worker.join().expect("no stack overflow on a 2 MiB stack");
 }
 
 #[test]
@@ -91,7 +139,7 @@ fn floats_are_read_as_doubles() {
     let mut v = vec![131, 99];
     v.extend_from_slice(b"1.23456789012345669043e-01");
     v.resize(33, 0);
-    assert_eq!(decode(&v).unwrap(), Term::Float(0.123456789012345669043));
+    assert_eq!(decode(&v).unwrap(), Term::Float(0.12345678901234567));
 }
 
 #[test]

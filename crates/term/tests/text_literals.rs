@@ -344,6 +344,14 @@ fn nesting_is_limited_without_overflowing_the_stack() {
     let (offset, reason) = err_at(&deep);
     assert_eq!(offset, MAX_DEPTH);
     assert!(reason.contains("nested deeper"), "{reason}");
+    // Map keys as deep as the limit allows: reading the map compares them.
+    let d = MAX_DEPTH - 2;
+    let pairs: Vec<String> = (0..12)
+        .map(|i| format!("{}{}{} => x", "[".repeat(d), i % 11, "]".repeat(d)))
+        .collect();
+    let map = p(&format!("#{{{}}}", pairs.join(",")));
+    assert_eq!(map.as_map().map(|m| m.len()), Some(11));
+    assert_eq!(p(&map.to_string()), map);
     // A term built deeper than the parser allows still prints (without recursion).
     let mut t = Term::nil();
     for _ in 0..200_000 {

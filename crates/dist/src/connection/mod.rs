@@ -20,13 +20,15 @@
 //!   the reader declares the peer down ([`DownReason::TickTimeout`]) after
 //!   `net_ticktime` without receiving a byte. That is how a BEAM judges it too.
 //! * Closing: [`ConnectionHandle::close`] writes what was queued before it, then shuts
-//!   the socket down. Dropping every handle does the same; dropping the event receiver
-//!   closes the connection at the next received message.
+//!   the socket down; dropping every handle does the same. [`ConnectionHandle::abort`]
+//!   and dropping the event receiver close it at once.
 
 mod reader;
 mod setup;
 mod shared;
 mod stats;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use std::net::SocketAddr;
@@ -206,6 +208,16 @@ impl ConnectionHandle {
         let _ = self.queue.send(Outgoing::Close).await;
     }
 
+    /// Closes the connection now, without writing what is still queued (as OTP's
+    /// `erlang:disconnect_node/1`). For replacing a stale connection in
+    /// [`Arbiter::wait_pending`], or shutting down quickly. The event receiver gets
+    /// [`DownReason::LocalClose`].
+    pub fn abort(&self) {
+        self.shared.go_down(DownReason::LocalClose {
+            peer: self.shared.peer.clone(),
+        });
+    }
+
     /// Waits until the connection is down and returns why.
     pub async fn closed(&self) -> DownReason {
         let mut rx = self.shared.subscribe();
@@ -251,7 +263,8 @@ impl Connection {
         connection: &ConnectionConfig,
         arbiter: &dyn Arbiter,
     ) -> Result<Established, HandshakeError> {
-        let stream = match tokio::time::timeout(handshake.setup_time, TcpStream::connect(addr)).await {
+        let deadline = tokio::time::Instant::now() + handshake.setup_time;
+        let stream = match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(source)) => {
                 return Err(HandshakeError::Io {
@@ -267,24 +280,36 @@ impl Connection {
                 })
             }
         };
-        Self::connect_stream(stream, Some(peer), handshake, connection, arbiter).await
+        Self::initiate(stream, Some(peer), handshake, connection, arbiter, deadline).await
     }
 
     /// Runs the handshake as initiator on a connected stream. With `peer` set, a node
     /// with another name is refused.
     pub async fn connect_stream(
+        stream: TcpStream,
+        peer: Option<&str>,
+        handshake: &HandshakeConfig,
+        connection: &ConnectionConfig,
+        arbiter: &dyn Arbiter,
+    ) -> Result<Established, HandshakeError> {
+        let deadline = tokio::time::Instant::now() + handshake.setup_time;
+        Self::initiate(stream, peer, handshake, connection, arbiter, deadline).await
+    }
+
+    async fn initiate(
         mut stream: TcpStream,
         peer: Option<&str>,
         handshake: &HandshakeConfig,
         connection: &ConnectionConfig,
         arbiter: &dyn Arbiter,
+        deadline: tokio::time::Instant,
     ) -> Result<Established, HandshakeError> {
         let label = peer.unwrap_or("the peer").to_string();
         stream
             .set_nodelay(true)
             .map_err(|source| HandshakeError::Io { peer: label, source })?;
         let mut buf = BytesMut::with_capacity(1024);
-        let done = setup::initiate(&mut stream, &mut buf, peer, handshake, arbiter).await?;
+        let done = setup::initiate(&mut stream, &mut buf, peer, handshake, arbiter, deadline).await?;
         Ok(start(stream, buf, done, connection))
     }
 
@@ -304,7 +329,8 @@ impl Connection {
             source,
         })?;
         let mut buf = BytesMut::with_capacity(1024);
-        let done = setup::accept(&mut stream, &mut buf, label, handshake, arbiter).await?;
+        let deadline = tokio::time::Instant::now() + handshake.setup_time;
+        let done = setup::accept(&mut stream, &mut buf, label, handshake, arbiter, deadline).await?;
         Ok(start(stream, buf, done, connection))
     }
 }

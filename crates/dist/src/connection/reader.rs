@@ -53,13 +53,23 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                     peer: self.shared.peer.clone(),
                 };
             }
-            let reserve = wanted
-                .saturating_sub(self.buf.len())
-                .clamp(READ_CHUNK, RESERVE_AHEAD);
+            let missing = wanted.saturating_sub(self.buf.len());
+            // Small frames: read as much as comes, many frames per read. A large frame:
+            // read up to its end and no further, so that the next frame starts in a fresh
+            // buffer instead of being copied out of this one (the decoded message may
+            // still share this one).
+            let (reserve, limit) = if wanted > READ_CHUNK {
+                (missing.min(RESERVE_AHEAD), missing as u64)
+            } else {
+                (READ_CHUNK, u64::MAX)
+            };
             self.buf.reserve(reserve);
+            let mut socket = (&mut self.socket).take(limit);
             let read = tokio::select! {
-                r = tokio::time::timeout(self.net_ticktime, self.socket.read_buf(&mut self.buf)) => r,
+                r = tokio::time::timeout(self.net_ticktime, socket.read_buf(&mut self.buf)) => r,
                 _ = super::shared::until_down(&mut down) => break DownReason::LocalClose { peer: self.shared.peer.clone() },
+                // Nobody listens any more: the node layer dropped the event receiver.
+                _ = self.events.closed() => break DownReason::LocalClose { peer: self.shared.peer.clone() },
             };
             match read {
                 Err(_) => {

@@ -56,7 +56,7 @@ async fn write<S: AsyncWrite + Unpin>(
         .map_err(|source| HandshakeError::Io { peer, source })
 }
 
-/// Runs the initiator's handshake on `stream`, deadline included. Bytes the peer sent
+/// Runs the initiator's handshake on `stream`, to finish by `deadline`. Bytes the peer sent
 /// after the handshake stay in `buf` for the connection's reader.
 pub(crate) async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
@@ -64,6 +64,7 @@ pub(crate) async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
     peer: Option<&str>,
     config: &HandshakeConfig,
     arbiter: &dyn Arbiter,
+    deadline: tokio::time::Instant,
 ) -> Result<Handshaken, HandshakeError> {
     let (mut machine, first) = Initiator::new(InitiatorSetup {
         name: config.name.clone(),
@@ -110,7 +111,7 @@ pub(crate) async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
     };
     // The stage is read after the timed-out future (and its borrow of the machine)
     // is gone.
-    let outcome = tokio::time::timeout(config.setup_time, run).await;
+    let outcome = tokio::time::timeout_at(deadline, run).await;
     match outcome {
         Ok(r) => r,
         Err(_) => Err(HandshakeError::Timeout {
@@ -121,7 +122,7 @@ pub(crate) async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// Runs the acceptor's handshake on `stream`, deadline included. Bytes the peer sent
+/// Runs the acceptor's handshake on `stream`, to finish by `deadline`. Bytes the peer sent
 /// after the handshake stay in `buf` for the connection's reader.
 pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
@@ -129,6 +130,7 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     peer_label: String,
     config: &HandshakeConfig,
     arbiter: &dyn Arbiter,
+    deadline: tokio::time::Instant,
 ) -> Result<Handshaken, HandshakeError> {
     let LocalName::Static(node) = &config.name else {
         return Err(HandshakeError::Misuse(
@@ -182,7 +184,7 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
     };
-    let outcome = tokio::time::timeout(config.setup_time, run).await;
+    let outcome = tokio::time::timeout_at(deadline, run).await;
     match outcome {
         Ok(r) => r,
         Err(_) => Err(HandshakeError::Timeout {

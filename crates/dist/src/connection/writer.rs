@@ -26,10 +26,13 @@ use crate::frame_codec::FrameEncoder;
 /// At most this many buffers go into one vectored write (Linux's IOV_MAX is 1024).
 const MAX_IOVECS: usize = 512;
 
-/// The writer takes more items from the queue while its lanes hold fewer packets and
-/// bytes than this, so that small messages join the lanes (and interleave) while a large
-/// message is being written, yet memory stays bounded: beyond it, the queue fills up and
-/// senders wait.
+/// How far the writer reads ahead of the socket. It takes more items from the queue
+/// while its lanes hold fewer than [`AHEAD_MESSAGES`] messages (so that small messages
+/// join the lanes, and interleave, while a large message is being written) or fewer
+/// bytes than one batch (so that tiny messages fill whole batches), and never beyond
+/// [`MAX_PENDING_PACKETS`] packets or [`MAX_PENDING_BYTES`] bytes. Beyond that the queue
+/// fills up and senders wait. Reading further ahead only costs memory and cache.
+const AHEAD_MESSAGES: usize = 64;
 const MAX_PENDING_PACKETS: usize = 4096;
 const MAX_PENDING_BYTES: usize = 64 << 20;
 
@@ -38,7 +41,8 @@ const TICK: [u8; 4] = [0, 0, 0, 0];
 
 struct Lane {
     key: u64,
-    packets: VecDeque<Bytes>,
+    /// Packets, each marked `true` when it is the last of its message.
+    packets: VecDeque<(Bytes, bool)>,
 }
 
 pub(crate) struct Writer<W> {
@@ -51,6 +55,7 @@ pub(crate) struct Writer<W> {
     lanes: VecDeque<Lane>,
     pending_bytes: usize,
     pending_packets: usize,
+    pending_messages: usize,
     closing: bool,
 }
 
@@ -73,6 +78,7 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
             lanes: VecDeque::new(),
             pending_bytes: 0,
             pending_packets: 0,
+            pending_messages: 0,
             closing: false,
         }
     }
@@ -98,7 +104,13 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
                             None => return Err(DownReason::LocalClose { peer: self.shared.peer.clone() }),
                         },
                         _ = tokio::time::sleep_until(last_write + self.tick_interval) => {
-                            self.write_tick().await?;
+                            // A full socket (a frozen peer) blocks the tick: the
+                            // connection going down must still stop the writer.
+                            tokio::select! {
+                                biased;
+                                _ = super::shared::until_down(&mut down) => return Ok(()),
+                                r = self.write_tick() => r?,
+                            }
                             last_write = Instant::now();
                             continue;
                         }
@@ -106,6 +118,7 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
                 }
                 // Gather whatever else is already queued, within the backlog limits.
                 while !self.closing
+                    && (self.pending_messages < AHEAD_MESSAGES || self.pending_bytes < self.batch_bytes)
                     && self.pending_bytes < MAX_PENDING_BYTES
                     && self.pending_packets < MAX_PENDING_PACKETS
                 {
@@ -150,13 +163,19 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
             }
         };
         Counters::add(&self.shared.counters.messages_out, 1);
+        if packets.is_empty() {
+            return Ok(());
+        }
         self.pending_bytes += packets.iter().map(Bytes::len).sum::<usize>();
         self.pending_packets += packets.len();
+        self.pending_messages += 1;
+        let last = packets.len() - 1;
+        let marked = packets.into_iter().enumerate().map(|(i, p)| (p, i == last));
         match self.lanes.iter_mut().find(|l| l.key == key) {
-            Some(lane) => lane.packets.extend(packets),
+            Some(lane) => lane.packets.extend(marked),
             None => self.lanes.push_back(Lane {
                 key,
-                packets: packets.into(),
+                packets: marked.collect(),
             }),
         }
         Ok(())
@@ -170,9 +189,12 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
             let Some(mut lane) = self.lanes.pop_front() else {
                 break;
             };
-            if let Some(p) = lane.packets.pop_front() {
+            if let Some((p, last)) = lane.packets.pop_front() {
                 bytes += p.len();
                 batch.push_back(p);
+                if last {
+                    self.pending_messages = self.pending_messages.saturating_sub(1);
+                }
             }
             if !lane.packets.is_empty() {
                 self.lanes.push_back(lane);

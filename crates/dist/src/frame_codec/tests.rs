@@ -51,7 +51,7 @@ fn pass_through_and_header_without_refs() {
     assert_eq!(pt[0][7 + control.len()..], hdr[0][7 + control.len()..]);
 
     let mut dec = FrameDecoder::new(FrameLimits::default());
-    assert_eq!(decode_all(&mut dec, &pt), [msg.clone()]);
+    assert_eq!(decode_all(&mut dec, &pt), std::slice::from_ref(&msg));
     assert_eq!(decode_all(&mut dec, &hdr), [msg]);
 }
 
@@ -172,8 +172,8 @@ fn spec_fragment_example() {
     ];
     let mut second: Vec<u8> = vec![131, 70, 0, 0, 2, 168, 0, 0, 5, 83, 0, 0, 0, 0, 0, 0, 0, 1];
     // The binary's 128 zero bytes, split between the fragments as in the example.
-    first.extend(std::iter::repeat(0).take(103));
-    second.extend(std::iter::repeat(0).take(25));
+    first.extend([0u8; 103]);
+    second.extend([0u8; 25]);
     assert_eq!(dec.decode(Bytes::from(first)), Ok(None));
     assert_eq!(dec.fragmented_in_flight(), 1);
     let msg = dec.decode(Bytes::from(second)).unwrap().unwrap();
@@ -236,7 +236,7 @@ fn fragments_in_order_and_interleaved() {
     assert_ne!(pa[0][6..14], pb[0][6..14], "each message its own sequence");
 
     let mut dec = FrameDecoder::new(FrameLimits::default());
-    assert_eq!(decode_all(&mut dec, &pa), [big_a.clone()]);
+    assert_eq!(decode_all(&mut dec, &pa), std::slice::from_ref(&big_a));
 
     // Interleave: a fragment of each in turn, with a small message in between.
     let mut order = Vec::new();
@@ -263,7 +263,7 @@ fn no_fragments_without_the_flag() {
         let p = FrameEncoder::new(flags, 1000).encode(&big).unwrap();
         assert_eq!(p.len(), 1);
         let mut dec = FrameDecoder::new(FrameLimits::default());
-        assert_eq!(decode_all(&mut dec, &p), [big.clone()]);
+        assert_eq!(decode_all(&mut dec, &p), std::slice::from_ref(&big));
     }
     // fragment_size 0 means "never split".
     assert_eq!(FrameEncoder::new(HDR_FRAG, 0).encode(&big).unwrap().len(), 1);
@@ -381,11 +381,30 @@ fn limits_are_enforced() {
         })
     );
 
-    // Together the messages in flight hold more than max_buffered_bytes.
+    // Together the messages in flight hold more than max_buffered_bytes. The first one
+    // announces 5 x 80 bytes, so its buffer takes the whole message limit (100); the
+    // second needs 80 more.
     let mut dec = FrameDecoder::new(limits);
     assert_eq!(dec.decode(frag(DIST_FRAG_HEADER, 1, 5, &[0; 80])), Ok(None));
     assert_eq!(
         dec.decode(frag(DIST_FRAG_HEADER, 2, 5, &[0; 80])),
+        Err(FrameError::TooMuchBuffered {
+            size: 180,
+            limit: 150
+        })
+    );
+
+    // A huge announcement allocates no more than the limits allow, and a buffer that
+    // grows is counted as it grows.
+    let mut dec = FrameDecoder::new(limits);
+    assert_eq!(
+        dec.decode(frag(DIST_FRAG_HEADER, 1, u64::MAX, &[0; 10])),
+        Ok(None)
+    );
+    assert_eq!(dec.decode(frag(DIST_FRAG_HEADER, 2, 3, &[0; 10])), Ok(None));
+    assert_eq!(dec.decode(frag(DIST_FRAG_CONT, 2, 2, &[0; 10])), Ok(None));
+    assert_eq!(
+        dec.decode(frag(DIST_FRAG_CONT, 2, 1, &[0; 30])),
         Err(FrameError::TooMuchBuffered {
             size: 160,
             limit: 150

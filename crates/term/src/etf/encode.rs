@@ -12,8 +12,8 @@
 //! * pids: NEW_PID_EXT; ports: NEW_PORT_EXT, or V4_PORT_EXT when the id needs more than
 //!   32 bits; references: NEWER_REFERENCE_EXT; local funs: the bytes they arrived in.
 //!
-//! The encoder is iterative, so any depth of nesting encodes without growing the call
-//! stack.
+//! The encoder recurses for the first few dozen levels and continues with an explicit
+//! stack below that, so any depth of nesting encodes without exhausting the call stack.
 
 use super::tags::*;
 use crate::atom::MAX_ATOM_CHARS;
@@ -67,6 +67,62 @@ pub fn encode_compressed(term: &Term, level: u32) -> Result<Vec<u8>, EncodeError
     }
 }
 
+/// How deep the encoder recurses before it continues with an explicit stack: deep
+/// enough for every ordinary message, shallow enough for any thread's stack.
+const RECURSION_LIMIT: usize = 48;
+
+/// Appends the term without the version byte.
+pub fn encode_body_to(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    recursive(term, out, 0)
+}
+
+/// The fast path: plain recursion for the first [`RECURSION_LIMIT`] levels.
+fn recursive(t: &Term, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
+    let child = |t: &Term, out: &mut Vec<u8>| match t {
+        // The common leaves inline, the rest through the general path.
+        Term::Int(i) => {
+            int(*i, out);
+            Ok(())
+        }
+        Term::Atom(a) => atom(a, out),
+        _ if depth < RECURSION_LIMIT => recursive(t, out, depth + 1),
+        _ => iterative(t, out),
+    };
+    match t {
+        Term::List(l) if !l.is_empty() && !is_string(l) => {
+            list_header(l.len(), out)?;
+            for e in l {
+                child(e, out)?;
+            }
+            out.push(NIL_EXT);
+        }
+        Term::ImproperList(l, tail) if !l.is_empty() => {
+            list_header(l.len(), out)?;
+            for e in l {
+                child(e, out)?;
+            }
+            child(tail, out)?;
+        }
+        Term::ImproperList(_, tail) => child(tail, out)?,
+        Term::Tuple(elems) => {
+            tuple_header(elems.len(), out)?;
+            for e in elems {
+                child(e, out)?;
+            }
+        }
+        Term::Map(m) => {
+            out.push(MAP_EXT);
+            out.extend_from_slice(&len32(m.len(), "map")?.to_be_bytes());
+            for (k, v) in m.iter() {
+                child(k, out)?;
+                child(v, out)?;
+            }
+        }
+        leaf => write_leaf(leaf, out)?,
+    }
+    Ok(())
+}
+
 /// What is left to write: terms, and the elements of containers being written.
 enum Job<'a> {
     One(&'a Term),
@@ -75,8 +131,8 @@ enum Job<'a> {
     Nil,
 }
 
-/// Appends the term without the version byte.
-pub fn encode_body_to(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+/// The same encoding with an explicit stack, for terms nested beyond the recursion limit.
+fn iterative(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let mut jobs: Vec<Job<'_>> = Vec::new();
     let mut next = Some(term);
     loop {
@@ -114,138 +170,168 @@ pub fn encode_body_to(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError>
             },
         };
         match t {
-            Term::Atom(a) => atom(a, out)?,
-            Term::Int(i) => int(*i, out),
-            Term::BigInt(b) => {
-                let (sign, mag) = b.to_bytes_le();
-                big(sign == Sign::Minus, &mag, out);
+            Term::List(l) if !l.is_empty() && !is_string(l) => {
+                list_header(l.len(), out)?;
+                jobs.push(Job::Nil);
+                jobs.push(Job::Elems(l.iter()));
             }
-            Term::Float(f) => {
-                if !f.is_finite() {
-                    return Err(EncodeError(format!("the float {f} has no Erlang equivalent")));
-                }
-                out.push(NEW_FLOAT_EXT);
-                out.extend_from_slice(&f.to_bits().to_be_bytes());
-            }
-            Term::Binary(b) => {
-                out.push(BINARY_EXT);
-                out.extend_from_slice(&len32(b.len(), "binary")?.to_be_bytes());
-                out.extend_from_slice(b);
-            }
-            Term::BitBinary(BitBinary { data, bits }) => {
-                let bits = *bits;
-                if bits == 8 || data.is_empty() {
-                    out.push(BINARY_EXT);
-                    out.extend_from_slice(&len32(data.len(), "binary")?.to_be_bytes());
-                    out.extend_from_slice(data);
-                } else if (1..8).contains(&bits) {
-                    out.push(BIT_BINARY_EXT);
-                    out.extend_from_slice(&len32(data.len(), "bitstring")?.to_be_bytes());
-                    out.push(bits);
-                    let (last, whole) = data.split_last().unwrap_or((&0, &[]));
-                    out.extend_from_slice(whole);
-                    // Only the high `bits` of the last byte belong to the value.
-                    out.push(last & (0xFFu8 << (8 - bits)));
-                } else {
-                    return Err(EncodeError(format!(
-                        "a bitstring with {bits} bits in its last byte"
-                    )));
-                }
-            }
-            Term::List(l) => {
-                if l.is_empty() {
-                    out.push(NIL_EXT);
-                } else if l.len() <= 0xFFFF && l.iter().all(|e| matches!(e, Term::Int(0..=255))) {
-                    out.push(STRING_EXT);
-                    out.extend_from_slice(&(l.len() as u16).to_be_bytes());
-                    out.extend(l.iter().map(|e| match e {
-                        Term::Int(i) => *i as u8,
-                        _ => 0,
-                    }));
-                } else {
-                    out.push(LIST_EXT);
-                    out.extend_from_slice(&len32(l.len(), "list")?.to_be_bytes());
-                    jobs.push(Job::Nil);
-                    jobs.push(Job::Elems(l.iter()));
-                }
-            }
-            Term::ImproperList(l, tail) => {
-                if l.is_empty() {
-                    // Not a list at all: just the tail (normalised form never has this).
-                    next = Some(tail);
-                    continue;
-                }
-                out.push(LIST_EXT);
-                out.extend_from_slice(&len32(l.len(), "list")?.to_be_bytes());
+            Term::ImproperList(l, tail) if !l.is_empty() => {
+                list_header(l.len(), out)?;
                 jobs.push(Job::One(tail));
                 jobs.push(Job::Elems(l.iter()));
             }
-            Term::Tuple(t) => {
-                if t.len() <= 255 {
-                    out.extend_from_slice(&[SMALL_TUPLE_EXT, t.len() as u8]);
-                } else {
-                    out.push(LARGE_TUPLE_EXT);
-                    out.extend_from_slice(&len32(t.len(), "tuple")?.to_be_bytes());
-                }
-                jobs.push(Job::Elems(t.iter()));
+            Term::ImproperList(_, tail) => next = Some(tail),
+            Term::Tuple(elems) => {
+                tuple_header(elems.len(), out)?;
+                jobs.push(Job::Elems(elems.iter()));
             }
             Term::Map(m) => {
                 out.push(MAP_EXT);
                 out.extend_from_slice(&len32(m.len(), "map")?.to_be_bytes());
                 jobs.push(Job::Pairs(m.0.iter()));
             }
-            Term::Pid(p) => {
-                out.push(NEW_PID_EXT);
-                atom(&p.node, out)?;
-                out.extend_from_slice(&p.id.to_be_bytes());
-                out.extend_from_slice(&p.serial.to_be_bytes());
-                out.extend_from_slice(&p.creation.to_be_bytes());
-            }
-            Term::Port(p) => {
-                if let Ok(id) = u32::try_from(p.id) {
-                    out.push(NEW_PORT_EXT);
-                    atom(&p.node, out)?;
-                    out.extend_from_slice(&id.to_be_bytes());
-                } else {
-                    out.push(V4_PORT_EXT);
-                    atom(&p.node, out)?;
-                    out.extend_from_slice(&p.id.to_be_bytes());
-                }
-                out.extend_from_slice(&p.creation.to_be_bytes());
-            }
-            Term::Reference(r) => {
-                if r.id.len() > 5 {
-                    return Err(EncodeError(format!(
-                        "a reference of {} words: Erlang allows at most 5",
-                        r.id.len()
-                    )));
-                }
-                out.push(NEWER_REFERENCE_EXT);
-                out.extend_from_slice(&(r.id.len() as u16).to_be_bytes());
-                atom(&r.node, out)?;
-                out.extend_from_slice(&r.creation.to_be_bytes());
-                for w in &r.id {
-                    out.extend_from_slice(&w.to_be_bytes());
-                }
-            }
-            Term::ExternalFun(f) => {
-                out.push(EXPORT_EXT);
-                atom(&f.module, out)?;
-                atom(&f.function, out)?;
-                out.extend_from_slice(&[SMALL_INTEGER_EXT, f.arity]);
-            }
-            Term::InternalFun(f) => {
-                if f.raw.first() != Some(&NEW_FUN_EXT) {
-                    return Err(EncodeError(format!(
-                        "a local fun of module {} without the bytes it was received in: only a \
-                         BEAM can encode local funs",
-                        f.module.as_str()
-                    )));
-                }
-                out.extend_from_slice(&f.raw);
-            }
+            leaf => write_leaf(leaf, out)?,
         }
     }
+}
+
+/// `true` when a non-empty list is written as STRING_EXT: at most 65,535 elements, all
+/// integers 0..=255.
+#[inline]
+fn is_string(l: &[Term]) -> bool {
+    l.len() <= 0xFFFF && l.iter().all(|e| matches!(e, Term::Int(0..=255)))
+}
+
+#[inline]
+fn list_header(n: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    out.push(LIST_EXT);
+    out.extend_from_slice(&len32(n, "list")?.to_be_bytes());
+    // At least two bytes per element: one reservation instead of many small growths.
+    out.reserve(n.saturating_mul(2));
+    Ok(())
+}
+
+#[inline]
+fn tuple_header(n: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    if n <= 255 {
+        out.extend_from_slice(&[SMALL_TUPLE_EXT, n as u8]);
+    } else {
+        out.push(LARGE_TUPLE_EXT);
+        out.extend_from_slice(&len32(n, "tuple")?.to_be_bytes());
+    }
+    Ok(())
+}
+
+/// Writes a term that is not a non-empty tuple, list or map (an empty list is `[]`, a
+/// string-like list is STRING_EXT).
+fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    match t {
+        Term::Atom(a) => atom(a, out)?,
+        Term::Int(i) => int(*i, out),
+        Term::BigInt(b) => {
+            let (sign, mag) = b.to_bytes_le();
+            big(sign == Sign::Minus, &mag, out);
+        }
+        Term::Float(f) => {
+            if !f.is_finite() {
+                return Err(EncodeError(format!("the float {f} has no Erlang equivalent")));
+            }
+            out.push(NEW_FLOAT_EXT);
+            out.extend_from_slice(&f.to_bits().to_be_bytes());
+        }
+        Term::Binary(b) => {
+            out.push(BINARY_EXT);
+            out.extend_from_slice(&len32(b.len(), "binary")?.to_be_bytes());
+            out.extend_from_slice(b);
+        }
+        Term::BitBinary(BitBinary { data, bits }) => {
+            let bits = *bits;
+            if bits == 8 || data.is_empty() {
+                out.push(BINARY_EXT);
+                out.extend_from_slice(&len32(data.len(), "binary")?.to_be_bytes());
+                out.extend_from_slice(data);
+            } else if (1..8).contains(&bits) {
+                out.push(BIT_BINARY_EXT);
+                out.extend_from_slice(&len32(data.len(), "bitstring")?.to_be_bytes());
+                out.push(bits);
+                let (last, whole) = data.split_last().unwrap_or((&0, &[]));
+                out.extend_from_slice(whole);
+                // Only the high `bits` of the last byte belong to the value.
+                out.push(last & (0xFFu8 << (8 - bits)));
+            } else {
+                return Err(EncodeError(format!(
+                    "a bitstring with {bits} bits in its last byte"
+                )));
+            }
+        }
+        Term::List(l) => {
+            if l.is_empty() {
+                out.push(NIL_EXT);
+            } else {
+                // Only string-like lists get here (see is_string).
+                out.push(STRING_EXT);
+                out.extend_from_slice(&(l.len() as u16).to_be_bytes());
+                out.extend(l.iter().map(|e| match e {
+                    Term::Int(i) => *i as u8,
+                    _ => 0,
+                }));
+            }
+        }
+        Term::Pid(p) => {
+            out.push(NEW_PID_EXT);
+            atom(&p.node, out)?;
+            out.extend_from_slice(&p.id.to_be_bytes());
+            out.extend_from_slice(&p.serial.to_be_bytes());
+            out.extend_from_slice(&p.creation.to_be_bytes());
+        }
+        Term::Port(p) => {
+            if let Ok(id) = u32::try_from(p.id) {
+                out.push(NEW_PORT_EXT);
+                atom(&p.node, out)?;
+                out.extend_from_slice(&id.to_be_bytes());
+            } else {
+                out.push(V4_PORT_EXT);
+                atom(&p.node, out)?;
+                out.extend_from_slice(&p.id.to_be_bytes());
+            }
+            out.extend_from_slice(&p.creation.to_be_bytes());
+        }
+        Term::Reference(r) => {
+            if r.id.len() > 5 {
+                return Err(EncodeError(format!(
+                    "a reference of {} words: Erlang allows at most 5",
+                    r.id.len()
+                )));
+            }
+            out.push(NEWER_REFERENCE_EXT);
+            out.extend_from_slice(&(r.id.len() as u16).to_be_bytes());
+            atom(&r.node, out)?;
+            out.extend_from_slice(&r.creation.to_be_bytes());
+            for w in &r.id {
+                out.extend_from_slice(&w.to_be_bytes());
+            }
+        }
+        Term::ExternalFun(f) => {
+            out.push(EXPORT_EXT);
+            atom(&f.module, out)?;
+            atom(&f.function, out)?;
+            out.extend_from_slice(&[SMALL_INTEGER_EXT, f.arity]);
+        }
+        Term::InternalFun(f) => {
+            if f.raw.first() != Some(&NEW_FUN_EXT) {
+                return Err(EncodeError(format!(
+                    "a local fun of module {} without the bytes it was received in: only a BEAM can \
+                     encode local funs",
+                    f.module.as_str()
+                )));
+            }
+            out.extend_from_slice(&f.raw);
+        }
+        Term::Tuple(_) | Term::Map(_) | Term::ImproperList(..) => {
+            return Err(EncodeError("internal: a container reached write_leaf".into()));
+        }
+    }
+    Ok(())
 }
 
 fn len32(n: usize, what: &str) -> Result<u32, EncodeError> {
@@ -281,8 +367,8 @@ fn int(i: i64, out: &mut Vec<u8>) {
     if (0..=255).contains(&i) {
         out.extend_from_slice(&[SMALL_INTEGER_EXT, i as u8]);
     } else if let Ok(i) = i32::try_from(i) {
-        out.push(INTEGER_EXT);
-        out.extend_from_slice(&i.to_be_bytes());
+        let [a, b, c, d] = i.to_be_bytes();
+        out.extend_from_slice(&[INTEGER_EXT, a, b, c, d]);
     } else {
         let mag = i.unsigned_abs().to_le_bytes();
         let len = mag.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);

@@ -68,7 +68,64 @@ fn shortest_digits(a: f64) -> (String, i64) {
     let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i64 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    (digits, exp + 1)
+    let place = exp + 1;
+    (break_tie_to_even(a, digits, place), place)
+}
+
+/// When `a` lies exactly halfway between two shortest candidates, Erlang (like Ryu)
+/// takes the one whose last digit is even (`562949953421312.25` prints as `...312.2`,
+/// `1.00000762939453125` as `1.0000076293945312`); Rust's formatter rounds such a tie up.
+///
+/// Write `a = m * 2^-f` with `m` odd: its exact decimal expansion has `f` fractional
+/// digits, the last a 5. A tie needs the shortest form to stop one digit earlier, with
+/// `f - 1` fractional digits `d`, and `a` midway between `d` and `d ± 1` (in units of
+/// `10^-(f-1)`), that is `m * 5^(f-1) == 2d ± 1`: integer arithmetic, no big numbers.
+fn break_tie_to_even(a: f64, digits: String, place: i64) -> String {
+    let bits = a.to_bits();
+    let exp_bits = ((bits >> 52) & 0x7FF) as i64;
+    let fraction = bits & ((1u64 << 52) - 1);
+    let (mantissa, exp2) = if exp_bits == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1u64 << 52), exp_bits - 1075)
+    };
+    if mantissa == 0 {
+        return digits;
+    }
+    let zeros = mantissa.trailing_zeros();
+    let m = u128::from(mantissa >> zeros);
+    let f = -(exp2 + i64::from(zeros));
+    if f < 1 || digits.len() as i64 - place != f - 1 {
+        return digits;
+    }
+    let Ok(d) = digits.parse::<u128>() else {
+        return digits;
+    };
+    if d % 2 == 0 {
+        return digits;
+    }
+    let Some(target) = u32::try_from(f - 1)
+        .ok()
+        .and_then(|e| 5u128.checked_pow(e))
+        .and_then(|p| p.checked_mul(m))
+    else {
+        return digits;
+    };
+    let alt = if target == 2 * d + 1 {
+        d + 1
+    } else if target == 2 * d - 1 {
+        d - 1
+    } else {
+        return digits;
+    };
+    let alt_digits = format!("{alt:0width$}", width = digits.len());
+    // Same length (no carry), and it must read back as `a` too.
+    let reads_back = format!("0.{alt_digits}e{place}").parse::<f64>() == Ok(a);
+    if alt_digits.len() == digits.len() && reads_back {
+        alt_digits
+    } else {
+        digits
+    }
 }
 
 fn sci_len(digits: &str, place: i64) -> i64 {
@@ -136,6 +193,17 @@ mod tests {
             (4503599627370496.0, "4503599627370496.0"),
             (123456.00000000001, "123456.00000000001"),
             (1234567890120.0, "1234567890120.0"),
+            // Ties between two shortest candidates go to the even digit.
+            (562949953421312.25, "562949953421312.2"),
+            (562949953421312.75, "562949953421312.8"),
+            (562949953421313.25, "562949953421313.2"),
+            (-573459440423015.25, "-573459440423015.2"),
+            (70368744177664.0625, "70368744177664.06"),
+            (70368744177664.1875, "70368744177664.19"),
+            (4503599627370495.5, "4503599627370495.5"),
+            (1.00000762939453125, "1.0000076293945312"),
+            (1.0000228881835938, "1.0000228881835938"),
+            (0.5000038146972656, "0.5000038146972656"),
         ];
         for (x, want) in cases {
             assert_eq!(show(x), want, "{x:e}");

@@ -93,7 +93,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn peek(&self) -> Option<char> {
-        self.src[self.pos..].chars().next()
+        match self.src.as_bytes().get(self.pos) {
+            Some(&b) if b.is_ascii() => Some(b as char),
+            Some(_) => self.src[self.pos..].chars().next(),
+            None => None,
+        }
     }
 
     fn peek_at(&self, n: usize) -> Option<char> {
@@ -312,6 +316,17 @@ impl<'a> Lexer<'a> {
 
     /// An unsigned integer or float whose first digit was just read.
     fn number(&mut self, start: usize) -> Result<Tok, ParseError> {
+        // The common case, plain decimal digits, straight from the input.
+        let bytes = self.src.as_bytes();
+        let mut end = start;
+        while bytes.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+        let fraction = bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit);
+        if !fraction && !matches!(bytes.get(end), Some(b'_' | b'#')) {
+            self.pos = end;
+            return Ok(Tok::Int(make_int(start, &self.src[start..end], 10)?));
+        }
         self.pos = start;
         let int_part = self.digits(10);
         if self.peek() == Some('#') {

@@ -37,7 +37,9 @@ pub use parse::{BINARY_EXPANSION, MAX_DEPTH};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid Erlang term at byte {offset}: {reason}")]
 pub struct ParseError {
+    /// Byte offset in the input of the token (or character) that could not be read.
     pub offset: usize,
+    /// What was expected and what was found, in words.
     pub reason: String,
 }
 

@@ -13,8 +13,13 @@ use super::ParseError;
 use crate::{Atom, BigInt, ExternalFun, Map, Pid, Port, Reference, Term};
 use std::collections::HashMap;
 
-/// How deeply tuples, lists and maps may nest (the same as the ETF decoder's default).
-pub const MAX_DEPTH: usize = 10_000;
+/// How deeply tuples, lists and maps may nest in a literal.
+///
+/// Lower than the ETF decoder's default (10,000) on purpose: comparing, hashing and
+/// cloning a [`Term`] recurse, and reading a map must compare its keys, so a parsed term
+/// has to stay shallow enough for those to run on a 2 MiB thread stack (a map keyed by
+/// 10,000-deep lists overflows one in a debug build). Real terms are far shallower.
+pub const MAX_DEPTH: usize = 1_000;
 
 /// How many bits of binary a byte of input may produce through segment sizes
 /// (`<<0:64>>` is 8 input bytes for 64 bits); keeps memory a small multiple of the input.

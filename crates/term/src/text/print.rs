@@ -14,6 +14,9 @@
 
 use super::float::write_float;
 use crate::{BitBinary, Term};
+
+/// `[]`, the end of every proper list.
+static NIL: Term = Term::List(Vec::new());
 use std::cmp::Ordering;
 use std::fmt::{self, Write};
 
@@ -168,57 +171,71 @@ fn write_node_atom(f: &mut impl Write, node: &str) -> fmt::Result {
 
 /// The order in which `~0tp` prints map keys on OTP 25 (the order of a small map's keys):
 /// Erlang term order, except that an integer sorts before every float at any depth.
+///
+/// Tuples and lists are walked with an explicit stack, so deep keys cannot overflow the
+/// call stack; two maps are compared by [`Term`]'s own order.
 pub(crate) fn map_key_cmp(a: &Term, b: &Term) -> Ordering {
     use Term::*;
-    match (a, b) {
-        (Int(_) | BigInt(_), Float(_)) => Ordering::Less,
-        (Float(_), Int(_) | BigInt(_)) => Ordering::Greater,
-        (Tuple(x), Tuple(y)) => x.len().cmp(&y.len()).then_with(|| seq_cmp(x, y)),
-        (List(x), List(y)) if !x.is_empty() && !y.is_empty() => seq_cmp(x, y),
-        (List(_) | ImproperList(..), List(_) | ImproperList(..)) if !a.is_nil() && !b.is_nil() => {
-            list_cmp(a, b)
+    /// Work left: a pair to compare, or the answer when everything above it was equal.
+    enum Step<'a> {
+        Pair(&'a Term, &'a Term),
+        Then(Ordering),
+    }
+    let mut pending: Vec<Step<'_>> = vec![Step::Pair(a, b)];
+    while let Some(step) = pending.pop() {
+        let (x, y) = match step {
+            Step::Then(o) if o != Ordering::Equal => return o,
+            Step::Then(_) => continue,
+            Step::Pair(x, y) => (x, y),
+        };
+        let o = match (x, y) {
+            (Int(_) | BigInt(_), Float(_)) => Ordering::Less,
+            (Float(_), Int(_) | BigInt(_)) => Ordering::Greater,
+            (Tuple(p), Tuple(q)) => {
+                if p.len() == q.len() {
+                    pending.extend(p.iter().zip(q).rev().map(|(p, q)| Step::Pair(p, q)));
+                }
+                p.len().cmp(&q.len())
+            }
+            (List(_) | ImproperList(..), List(_) | ImproperList(..)) if !x.is_nil() && !y.is_nil() => {
+                let (xs, xt) = cells(x);
+                let (ys, yt) = cells(y);
+                let n = xs.len().min(ys.len());
+                // After the common cells: the two tails, or the rest of the longer list (a
+                // non-empty list) against the other's tail.
+                pending.push(match xs.len().cmp(&ys.len()) {
+                    Ordering::Equal => Step::Pair(xt, yt),
+                    Ordering::Greater => Step::Then(non_empty_list_vs(yt)),
+                    Ordering::Less => Step::Then(non_empty_list_vs(xt).reverse()),
+                });
+                pending.extend(xs[..n].iter().zip(&ys[..n]).rev().map(|(p, q)| Step::Pair(p, q)));
+                Ordering::Equal
+            }
+            _ => x.cmp(y),
+        };
+        if o != Ordering::Equal {
+            return o;
         }
-        _ => a.cmp(b),
+    }
+    Ordering::Equal
+}
+
+/// The cells of a list and what ends it (`[]` for a proper list).
+fn cells(t: &Term) -> (&[Term], &Term) {
+    match t {
+        Term::List(l) => (l, &NIL),
+        Term::ImproperList(l, tail) => (l, tail),
+        _ => (&[], t),
     }
 }
 
-fn seq_cmp(x: &[Term], y: &[Term]) -> Ordering {
-    for (p, q) in x.iter().zip(y) {
-        match map_key_cmp(p, q) {
-            Ordering::Equal => {}
-            o => return o,
-        }
+/// How a non-empty list compares with `tail`, the end of another list (never a list
+/// itself, or `[]`): only bitstrings sort after lists.
+fn non_empty_list_vs(tail: &Term) -> Ordering {
+    match tail {
+        Term::Binary(_) | Term::BitBinary(_) => Ordering::Less,
+        _ => Ordering::Greater,
     }
-    x.len().cmp(&y.len())
-}
-
-/// Non-empty lists, proper or not, compared cell by cell.
-fn list_cmp(a: &Term, b: &Term) -> Ordering {
-    fn parts(t: &Term) -> (&[Term], Option<&Term>) {
-        match t {
-            Term::List(l) => (l, None),
-            Term::ImproperList(l, tail) => (l, Some(tail)),
-            _ => (&[], None),
-        }
-    }
-    let (xs, xt) = parts(a);
-    let (ys, yt) = parts(b);
-    for (p, q) in xs.iter().zip(ys) {
-        match map_key_cmp(p, q) {
-            Ordering::Equal => {}
-            o => return o,
-        }
-    }
-    // One ran out of cells: compare what follows in each (the rest of the list or the tail).
-    let n = xs.len().min(ys.len());
-    let rest = |s: &[Term], tail: Option<&Term>| -> Term {
-        match tail {
-            Some(t) if s.len() == n => (*t).clone(),
-            Some(t) => Term::ImproperList(s[n..].to_vec(), Box::new(t.clone())),
-            None => Term::List(s[n..].to_vec()),
-        }
-    };
-    map_key_cmp(&rest(xs, xt), &rest(ys, yt))
 }
 
 enum Job<'a> {
@@ -325,6 +342,100 @@ fn push_elems<'a>(jobs: &mut Vec<Job<'a>>, elems: &'a [Term]) {
         jobs.push(Job::Term(e));
         if i > 0 {
             jobs.push(Job::Text(","));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::map_key_cmp;
+    use crate::{Map, Term};
+    use std::cmp::Ordering;
+
+    /// `{{...{leaf}...}}`, `depth` tuples deep.
+    fn nested(depth: usize, leaf: Term) -> Term {
+        let mut t = leaf;
+        for _ in 0..depth {
+            t = Term::tuple(vec![t]);
+        }
+        t
+    }
+
+    /// Drops a deep term without recursing.
+    fn unwind(mut t: Term) {
+        loop {
+            t = match t {
+                Term::Tuple(mut v) | Term::List(mut v) => match v.pop() {
+                    Some(inner) => inner,
+                    None => return,
+                },
+                Term::Map(m) => {
+                    for (k, v) in m.into_pairs() {
+                        unwind(k);
+                        unwind(v);
+                    }
+                    return;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    #[test]
+    fn deep_keys_compare_and_print_without_recursion() {
+        let depth = 100_000;
+        let a = nested(depth, Term::Int(2));
+        let b = nested(depth, Term::Float(1.0));
+        let c = nested(depth, Term::Int(1));
+        assert_eq!(
+            map_key_cmp(&a, &b),
+            Ordering::Less,
+            "integers before floats, at any depth"
+        );
+        assert_eq!(map_key_cmp(&c, &a), Ordering::Less);
+        let map = Term::Map(Map::from_unique_pairs(vec![
+            (b, Term::nil()),
+            (a, Term::nil()),
+            (c, Term::nil()),
+        ]));
+        let s = map.to_string();
+        let open = "{".repeat(depth);
+        let close = "}".repeat(depth);
+        assert_eq!(
+            s,
+            format!("#{{{open}1{close} => [],{open}2{close} => [],{open}1.0{close} => []}}")
+        );
+        unwind(map);
+    }
+
+    #[test]
+    fn lists_compare_cell_by_cell() {
+        let l = |v: Vec<Term>| Term::List(v);
+        let i = Term::Int;
+        let cases = [
+            (l(vec![i(1)]), l(vec![i(1), i(2)]), Ordering::Less),
+            (Term::improper(vec![i(1)], i(2)), l(vec![i(1)]), Ordering::Less),
+            (
+                Term::improper(vec![i(1)], i(2)),
+                Term::improper(vec![i(1)], Term::Float(2.0)),
+                Ordering::Less,
+            ),
+            (l(vec![i(2)]), l(vec![Term::Float(1.0)]), Ordering::Less),
+            (
+                l(vec![i(1), i(2)]),
+                Term::improper(vec![i(1)], Term::binary(vec![])),
+                Ordering::Less,
+            ),
+            (
+                Term::improper(vec![i(1), i(2)], i(3)),
+                Term::improper(vec![i(1)], i(9)),
+                Ordering::Greater,
+            ),
+            (l(vec![i(1), i(2)]), l(vec![i(1), i(2)]), Ordering::Equal),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(map_key_cmp(&a, &b), want, "{a:?} vs {b:?}");
+            assert_eq!(map_key_cmp(&b, &a), want.reverse(), "{b:?} vs {a:?}");
         }
     }
 }

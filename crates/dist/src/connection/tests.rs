@@ -1,0 +1,322 @@
+//! The reader and writer tasks over in-memory pipes, with tokio's paused clock: ticks,
+//! the silence timeout, frame limits, lane interleaving and closing, byte for byte.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use super::reader::Reader;
+use super::shared::Shared;
+use super::writer::Writer;
+use super::{ConnectionEvent, Outgoing};
+use crate::error::DownReason;
+use crate::frame_codec::{FrameDecoder, FrameEncoder, FrameLimits};
+
+fn packet(tag: u8, len: usize) -> Bytes {
+    let mut p = (len as u32).to_be_bytes().to_vec();
+    p.extend(std::iter::repeat_n(tag, len));
+    Bytes::from(p)
+}
+
+fn writer<W: tokio::io::AsyncWrite + Unpin>(
+    socket: W,
+    queue: mpsc::Receiver<Outgoing>,
+    shared: Arc<Shared>,
+) -> Writer<W> {
+    Writer::new(
+        socket,
+        queue,
+        FrameEncoder::new(0, 0),
+        shared,
+        Duration::from_secs(1),
+        1 << 20,
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn writer_ticks_after_a_quarter_of_net_ticktime_of_silence() {
+    let (ours, mut theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (tx, rx) = mpsc::channel(8);
+    let task = tokio::spawn(writer(ours, rx, shared.clone()).run());
+    let start = tokio::time::Instant::now();
+    let mut tick = [9u8; 4];
+    theirs.read_exact(&mut tick).await.unwrap();
+    assert_eq!(tick, [0, 0, 0, 0]);
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
+    // Writing something postpones the next tick by a full interval.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tx.send(Outgoing::Packets {
+        lane: 0,
+        packets: vec![packet(7, 3)],
+    })
+    .await
+    .unwrap();
+    let mut data = [0u8; 7];
+    theirs.read_exact(&mut data).await.unwrap();
+    assert_eq!(data, [0, 0, 0, 3, 7, 7, 7]);
+    let sent_at = tokio::time::Instant::now();
+    theirs.read_exact(&mut tick).await.unwrap();
+    assert_eq!(tick, [0, 0, 0, 0]);
+    assert_eq!(sent_at.elapsed(), Duration::from_secs(1));
+    assert_eq!(shared.counters.snapshot().ticks_out, 2);
+    drop(tx);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn writer_interleaves_lanes_and_keeps_order_within_a_lane() {
+    let (ours, mut theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (tx, rx) = mpsc::channel(8);
+    // Queued before the writer runs: a three-fragment message in lane 1, then a small
+    // message in lane 2, then another in lane 1.
+    let a: Vec<Bytes> = (1..=3).map(|i| packet(i, 2)).collect();
+    tx.send(Outgoing::Packets { lane: 1, packets: a }).await.unwrap();
+    tx.send(Outgoing::Packets {
+        lane: 2,
+        packets: vec![packet(0xb1, 1)],
+    })
+    .await
+    .unwrap();
+    tx.send(Outgoing::Packets {
+        lane: 1,
+        packets: vec![packet(4, 1)],
+    })
+    .await
+    .unwrap();
+    tx.send(Outgoing::Close).await.unwrap();
+    let task = tokio::spawn(writer(ours, rx, shared.clone()).run());
+    let mut all = Vec::new();
+    theirs.read_to_end(&mut all).await.unwrap();
+    task.await.unwrap();
+    let tags: Vec<u8> = {
+        let mut rest = &all[..];
+        let mut tags = Vec::new();
+        while rest.len() >= 4 {
+            let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            tags.push(rest[4]);
+            rest = &rest[4 + len..];
+        }
+        tags
+    };
+    // Lanes take turns packet by packet: lane 2's message goes between lane 1's
+    // fragments; lane 1 stays in order.
+    assert_eq!(tags, [1, 0xb1, 2, 3, 4]);
+    let stats = shared.counters.snapshot();
+    assert_eq!(stats.messages_out, 3);
+    assert_eq!(stats.frames_out, 5);
+    assert_eq!(stats.writes, 1, "one vectored write for the whole batch");
+    assert!(matches!(shared.reason(), Some(DownReason::LocalClose { .. })));
+}
+
+#[tokio::test]
+async fn writer_stops_when_the_connection_goes_down() {
+    let (ours, mut theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (_tx, rx) = mpsc::channel(8);
+    let task = tokio::spawn(writer(ours, rx, shared.clone()).run());
+    shared.go_down(DownReason::PeerClosed {
+        peer: "peer@h".into(),
+    });
+    task.await.unwrap();
+    let mut rest = Vec::new();
+    theirs.read_to_end(&mut rest).await.unwrap();
+    assert!(rest.is_empty());
+}
+
+fn reader<R: tokio::io::AsyncRead + Unpin>(
+    socket: R,
+    buf: BytesMut,
+    shared: Arc<Shared>,
+    max_frame: usize,
+) -> (Reader<R>, mpsc::Receiver<ConnectionEvent>) {
+    let (events, rx) = mpsc::channel(8);
+    let r = Reader {
+        socket,
+        buf,
+        decoder: FrameDecoder::new(FrameLimits::default()),
+        events,
+        shared,
+        net_ticktime: Duration::from_secs(4),
+        max_frame,
+    };
+    (r, rx)
+}
+
+#[tokio::test(start_paused = true)]
+async fn reader_declares_the_peer_down_after_net_ticktime_of_silence() {
+    let (ours, mut theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    // A tick left over from the handshake buffer is counted first.
+    let (r, mut events) = reader(ours, BytesMut::from(&[0u8, 0, 0, 0][..]), shared.clone(), 1 << 20);
+    tokio::spawn(r.run());
+    let start = tokio::time::Instant::now();
+    // Ticks keep it alive...
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        theirs.write_all(&[0, 0, 0, 0]).await.unwrap();
+    }
+    // ...then silence: down exactly net_ticktime after the last byte.
+    match events.recv().await {
+        Some(ConnectionEvent::Down(DownReason::TickTimeout { peer, ticktime })) => {
+            assert_eq!(peer, "peer@h");
+            assert_eq!(ticktime, Duration::from_secs(4));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(start.elapsed(), Duration::from_secs(9 + 4));
+    assert_eq!(shared.counters.snapshot().ticks_in, 4);
+    assert!(events.recv().await.is_none(), "Down is the last event");
+}
+
+#[tokio::test]
+async fn reader_refuses_a_frame_over_the_limit_before_reading_it() {
+    let (ours, mut theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (r, mut events) = reader(ours, BytesMut::new(), shared.clone(), 100);
+    tokio::spawn(r.run());
+    theirs.write_all(&101u32.to_be_bytes()).await.unwrap();
+    match events.recv().await {
+        Some(ConnectionEvent::Down(DownReason::Protocol { reason, .. })) => {
+            assert!(
+                reason.contains("101 bytes") && reason.contains("max_frame"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(shared.is_down());
+}
+
+#[tokio::test]
+async fn reader_reports_a_malformed_frame_and_a_closed_socket() {
+    let (ours, mut theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (r, mut events) = reader(ours, BytesMut::new(), shared, 1 << 20);
+    tokio::spawn(r.run());
+    theirs.write_all(&[0, 0, 0, 2, 42, 42]).await.unwrap();
+    assert!(matches!(
+        events.recv().await,
+        Some(ConnectionEvent::Down(DownReason::Protocol { .. }))
+    ));
+
+    let (ours, theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (r, mut events) = reader(ours, BytesMut::new(), shared, 1 << 20);
+    tokio::spawn(r.run());
+    drop(theirs);
+    assert!(matches!(
+        events.recv().await,
+        Some(ConnectionEvent::Down(DownReason::PeerClosed { .. }))
+    ));
+}
+
+#[tokio::test]
+async fn reader_delivers_a_message_split_across_reads() {
+    use crate::message::Message;
+    use beamlink_term::{Atom, Pid, Term};
+    let (ours, mut theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (r, mut events) = reader(ours, BytesMut::new(), shared.clone(), 1 << 20);
+    tokio::spawn(r.run());
+    let from = Pid {
+        node: Atom::new("a@h"),
+        id: 1,
+        serial: 0,
+        creation: 1,
+    };
+    let msg = Message::reg_send(from, Atom::new("sink"), Term::from("hello"));
+    let packets = FrameEncoder::new(0x2000, 0).encode(&msg).unwrap();
+    for p in &packets {
+        for byte in p.iter() {
+            theirs.write_all(&[*byte]).await.unwrap();
+        }
+    }
+    match events.recv().await {
+        Some(ConnectionEvent::Message(m)) => assert_eq!(m, msg),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(shared.counters.snapshot().messages_in, 1);
+}
+
+#[tokio::test]
+async fn dropping_the_event_receiver_closes_the_connection() {
+    let (ours, _theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (r, events) = reader(ours, BytesMut::new(), shared.clone(), 1 << 20);
+    let task = tokio::spawn(r.run());
+    drop(events);
+    task.await.unwrap();
+    assert!(matches!(shared.reason(), Some(DownReason::LocalClose { .. })));
+}
+
+#[tokio::test]
+async fn reader_reads_a_large_frame_to_its_end_then_the_next_ones() {
+    use crate::message::Message;
+    use beamlink_term::{Atom, Pid, Term};
+    let (ours, mut theirs) = duplex(1 << 16);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (r, mut events) = reader(ours, BytesMut::new(), shared.clone(), 1 << 24);
+    tokio::spawn(r.run());
+    let from = Pid {
+        node: Atom::new("a@h"),
+        id: 1,
+        serial: 0,
+        creation: 1,
+    };
+    let big = Message::reg_send(
+        from.clone(),
+        Atom::new("sink"),
+        Term::Binary(Bytes::from(vec![3u8; 300_000])),
+    );
+    let small = Message::reg_send(from, Atom::new("sink"), Term::from("after"));
+    let mut encoder = FrameEncoder::new(0x2000, 0);
+    let mut wire = Vec::new();
+    for m in [&small, &big, &small, &big, &small] {
+        for p in encoder.encode(m).unwrap() {
+            wire.extend_from_slice(&p);
+        }
+    }
+    let writer = tokio::spawn(async move {
+        // Odd-sized writes, so frames straddle reads.
+        for chunk in wire.chunks(70_001) {
+            theirs.write_all(chunk).await.unwrap();
+        }
+        theirs
+    });
+    for want in [&small, &big, &small, &big, &small] {
+        match events.recv().await {
+            Some(ConnectionEvent::Message(m)) => assert_eq!(&m, want),
+            other => panic!("{other:?}"),
+        }
+    }
+    let _theirs = writer.await.unwrap();
+    assert_eq!(shared.counters.snapshot().frames_in, 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn writer_blocked_on_a_full_socket_stops_when_the_connection_goes_down() {
+    // A pipe of 8 bytes that nobody reads: the second tick blocks.
+    let (ours, _theirs) = duplex(8);
+    let shared = Arc::new(Shared::new("peer@h".into()));
+    let (_tx, rx) = mpsc::channel(8);
+    let task = tokio::spawn(writer(ours, rx, shared.clone()).run());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        shared.counters.snapshot().ticks_out,
+        2,
+        "two ticks fit, the third blocks"
+    );
+    shared.go_down(DownReason::TickTimeout {
+        peer: "peer@h".into(),
+        ticktime: Duration::from_secs(4),
+    });
+    tokio::time::timeout(Duration::from_secs(1), task)
+        .await
+        .expect("writer stopped")
+        .unwrap();
+}
