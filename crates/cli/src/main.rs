@@ -11,6 +11,15 @@ mod reach;
 mod sources;
 
 fn main() {
+    // Like other Unix tools, end quietly when the reader of stdout goes away
+    // (`beamlink list | head -1`) instead of failing to print.
+    // SAFETY: setting a signal's disposition to the default before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    // A bug must still be one line on stderr, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = exit::one_line(&info.to_string());
+        eprintln!("beamlink: internal error, please report it: {msg}");
+    }));
     let args = match args::Cli::parse_args() {
         Ok(a) => a,
         Err(e) => {
