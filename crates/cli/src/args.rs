@@ -148,8 +148,8 @@ pub struct Common {
     #[arg(long, global = true, value_enum, default_value_t, help_heading = "Output")]
     pub format: OutputFormat,
     /// A port. For ping, list, rpc, eval and send: every peer's fixed distribution
-    /// port, without EPMD (peers started with -erl_epmd_port / -dist_listen false
-    /// setups). For names and epmd: EPMD's port (default: $ERL_EPMD_PORT, else 4369).
+    /// port, without EPMD (peers started with `-start_epmd false -erl_epmd_port PORT`).
+    /// For names and epmd: EPMD's port (default: $ERL_EPMD_PORT, else 4369).
     #[arg(long, global = true, value_name = "PORT", help_heading = "Node")]
     pub port: Option<u16>,
 }
