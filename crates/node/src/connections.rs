@@ -87,10 +87,6 @@ struct Entry {
     rx: Option<mpsc::UnboundedReceiver<Queued>>,
     /// Items in `tx` not yet handed to the connection.
     queued: usize,
-    /// The task dialling the peer for this entry, while it is connecting: aborted when
-    /// the peer's own connection wins a simultaneous connect (as net_kernel kills the
-    /// losing setup process), so a stale attempt cannot complete later.
-    attempt: Option<tokio::task::AbortHandle>,
 }
 
 /// How this node sets up connections; absent on a [`Node::local`] node.
@@ -111,12 +107,8 @@ pub(crate) struct Connections {
     removed: Notify,
     pub(crate) setup: OnceLock<DistSetup>,
     our_name: OnceLock<String>,
-    /// Woken when a forwarding task has handed queued items over.
-    drained: Notify,
     /// Set by [`Node::stop`]: no connection is set up any more.
     stopped: std::sync::atomic::AtomicBool,
-    /// Connections declared down because the peer sent nothing for net_ticktime.
-    tick_timeouts: AtomicU64,
 }
 
 impl Connections {
@@ -129,8 +121,6 @@ impl Connections {
             setup: OnceLock::new(),
             our_name: OnceLock::new(),
             stopped: std::sync::atomic::AtomicBool::new(false),
-            drained: Notify::new(),
-            tick_timeouts: AtomicU64::new(0),
         }
     }
 
@@ -146,7 +136,6 @@ impl Connections {
             tx,
             rx: Some(rx),
             queued: 0,
-            attempt: None,
         }
     }
 
@@ -210,17 +199,8 @@ impl Connections {
         let _ = entry.tx.send(item);
         t.insert(peer.clone(), entry);
         drop(t);
-        let task = setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
-        self.set_attempt(peer, id, task.abort_handle());
+        setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
         Ok(())
-    }
-
-    fn set_attempt(&self, peer: &Atom, id: u64, attempt: tokio::task::AbortHandle) {
-        if let Some(e) = self.lock().get_mut(peer) {
-            if e.id == id && matches!(e.state, State::Connecting) {
-                e.attempt = Some(attempt);
-            }
-        }
     }
 
     /// Starts connecting to `peer` when no connection exists.
@@ -244,8 +224,7 @@ impl Connections {
         let id = entry.id;
         t.insert(peer.clone(), entry);
         drop(t);
-        let task = setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
-        self.set_attempt(peer, id, task.abort_handle());
+        setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
         Ok(())
     }
 
@@ -280,26 +259,18 @@ impl Connections {
         self.events.subscribe()
     }
 
-    /// Closes the connection to `peer` (`erlang:disconnect_node/1`) and returns once it
-    /// is gone from the table (its links and monitors have fired). Returns whether one
+    /// Closes the connection to `peer` (`erlang:disconnect_node/1`). Returns whether one
     /// existed.
     pub async fn disconnect(&self, peer: &Atom) -> bool {
-        let (handle, id) = match self.lock().get(peer) {
+        let handle = match self.lock().get(peer) {
             Some(Entry {
                 state: State::Up { handle, .. },
-                id,
                 ..
-            }) => (handle.clone(), *id),
+            }) => handle.clone(),
             _ => return false,
         };
         handle.close().await;
-        loop {
-            let removed = self.removed.notified();
-            if !matches!(self.lock().get(peer), Some(e) if e.id == id) {
-                return true;
-            }
-            removed.await;
-        }
+        true
     }
 
     /// Removes the entry of attempt `id`; returns whether it was still the owner.
@@ -309,12 +280,9 @@ impl Connections {
         if owned {
             t.remove(peer);
         }
-        owned
-    }
-
-    /// Wakes those waiting for an entry to go (after its links and monitors fired).
-    fn notify_removed(&self) {
+        drop(t);
         self.removed.notify_waiters();
+        owned
     }
 
     /// Claims the queue of `peer`'s entry for an established connection of attempt `id`
@@ -327,19 +295,14 @@ impl Connections {
     ) -> Option<(u64, mpsc::UnboundedReceiver<Queued>)> {
         let mut t = self.lock();
         let entry = match t.get_mut(peer) {
-            // Our own attempt claims only its own entry; an accepted connection takes
-            // over whatever entry there is.
-            Some(e) if id.is_none() || id == Some(e.id) => e,
+            Some(e) if id.is_none_or(|id| id == e.id) => e,
             Some(_) => return None,
-            // An attempt of ours whose entry is gone is stale.
-            None if id.is_some() => return None,
             None => {
                 let e = self.new_entry(State::Accepting);
                 t.entry(peer.clone()).or_insert(e)
             }
         };
         let rx = entry.rx.take()?;
-        entry.attempt = None;
         entry.state = State::Up {
             hidden: est.peer.hidden,
             exit_payload: est.peer.flags.contains(DistFlags::EXIT_PAYLOAD),
@@ -377,9 +340,6 @@ impl Arbiter for Connections {
                         // Our own attempt loses: this connection takes over its queue.
                         e.id = self.next_id.fetch_add(1, Ordering::Relaxed);
                         e.state = State::Accepting;
-                        if let Some(attempt) = e.attempt.take() {
-                            attempt.abort();
-                        }
                     }
                     d
                 }
@@ -393,14 +353,8 @@ impl Arbiter for Connections {
         }
     }
 
-    /// Our attempt is still the one we want only while the entry is ours and
-    /// connecting: a connection that is up, or one accepted from the peer in a
-    /// simultaneous connect, makes this attempt redundant (answer `false`).
     fn is_pending(&self, peer: &str) -> bool {
-        match self.lock().get(&Atom::new(peer)) {
-            None => true,
-            Some(e) => matches!(e.state, State::Connecting),
-        }
+        !self.is_up(&Atom::new(peer))
     }
 
     fn wait_pending<'a>(&'a self, peer: &'a str) -> BoxFuture<'a, ()> {
@@ -462,7 +416,6 @@ async fn connect_task(node: Node, peer: Atom, id: u64) {
             if !conns.await_peer(&peer, id, setup.handshake.setup_time).await && conns.remove(&peer, id) {
                 node.connection_lost(&peer);
                 conns.publish(NodeEvent::Down { node: peer, reason });
-                conns.notify_removed();
             }
         }
         Err((reason, false)) => {
@@ -472,7 +425,6 @@ async fn connect_task(node: Node, peer: Atom, id: u64) {
             if conns.remove(&peer, id) {
                 node.connection_lost(&peer);
                 conns.publish(NodeEvent::Down { node: peer, reason });
-                conns.notify_removed();
             }
         }
     }
@@ -560,42 +512,9 @@ impl Connections {
         }
         drop(t);
         if stale {
+            self.removed.notify_waiters();
             node.connection_lost(peer);
-            self.notify_removed();
         }
-    }
-}
-
-/// Handles `first` and whatever else has already arrived (up to a budget, so the
-/// outgoing queue gets its turn): fewer wake-ups under load. Returns the reason when
-/// the connection went down.
-fn drain_events(
-    node: &Node,
-    conns: &Connections,
-    peer: &Atom,
-    first: Option<ConnectionEvent>,
-    events: &mut mpsc::Receiver<ConnectionEvent>,
-) -> Option<String> {
-    let mut ev = first;
-    for _ in 0..256 {
-        match ev {
-            Some(ConnectionEvent::Message(m)) => node.handle_incoming(peer, m),
-            Some(ConnectionEvent::Down(r)) => return Some(conns.note_down(r)),
-            None => return Some("connection_closed".to_string()),
-        }
-        match events.try_recv() {
-            Ok(next) => ev = Some(next),
-            Err(_) => return None,
-        }
-    }
-    // Out of budget with `ev` taken from the queue: handle it before yielding.
-    match ev {
-        Some(ConnectionEvent::Message(m)) => {
-            node.handle_incoming(peer, m);
-            None
-        }
-        Some(ConnectionEvent::Down(r)) => Some(conns.note_down(r)),
-        None => Some("connection_closed".to_string()),
     }
 }
 
@@ -616,46 +535,21 @@ pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Establ
     let reason = loop {
         tokio::select! {
             biased;
-            ev = est.events.recv() => {
-                if let Some(reason) = drain_events(&node, conns, &peer, ev, &mut est.events) {
-                    break reason;
-                }
-            }
+            ev = est.events.recv() => match ev {
+                Some(ConnectionEvent::Message(m)) => node.handle_incoming(&peer, m),
+                Some(ConnectionEvent::Down(r)) => break r.to_string(),
+                None => break "connection_closed".to_string(),
+            },
             q = rx.recv() => {
-                // Forward this item and whatever else is queued (up to a budget).
-                let mut q = q;
-                let mut sent = 0;
-                let mut failed = false;
-                let mut closed = false;
-                loop {
-                    let msg = match q {
-                        Some(Queued::Signal(s)) => s.into_message(exit_payload),
-                        Some(Queued::Raw(m)) => m,
-                        None => {
-                            closed = true;
-                            break;
-                        }
-                    };
-                    if handle.send(msg).await.is_err() {
-                        failed = true;
-                        break;
-                    }
-                    sent += 1;
-                    if sent == 256 {
-                        break;
-                    }
-                    match rx.try_recv() {
-                        Ok(next) => q = Some(next),
-                        Err(_) => break,
-                    }
+                let msg = match q {
+                    Some(Queued::Signal(s)) => s.into_message(exit_payload),
+                    Some(Queued::Raw(m)) => m,
+                    None => break "connection_closed".to_string(),
+                };
+                if handle.send(msg).await.is_err() {
+                    break handle.closed().await.to_string();
                 }
-                conns.handed_over(&peer, id, sent);
-                if failed {
-                    break conns.note_down(handle.closed().await);
-                }
-                if closed {
-                    break "connection_closed".to_string();
-                }
+                conns.handed_over(&peer, id);
             }
         }
     };
@@ -663,7 +557,6 @@ pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Establ
         node.connection_lost(&peer);
     }
     conns.publish(NodeEvent::Down { node: peer, reason });
-    conns.notify_removed();
 }
 
 impl Connections {
@@ -701,54 +594,13 @@ impl Connections {
         }
     }
 
-    /// The forwarding task of attempt `id` handed `n` queued items to the connection.
-    fn handed_over(&self, peer: &Atom, id: u64, n: usize) {
+    /// The forwarding task of attempt `id` handed one queued item to the connection.
+    fn handed_over(&self, peer: &Atom, id: u64) {
         if let Some(e) = self.lock().get_mut(peer) {
             if e.id == id {
-                e.queued = e.queued.saturating_sub(n);
+                e.queued = e.queued.saturating_sub(1);
             }
         }
-        self.drained.notify_waiters();
-    }
-
-    /// Waits while more than `limit` signals for `peer` wait in its queue (the
-    /// connection's own queue being full: a busy distribution port).
-    pub async fn wait_room(&self, peer: &Atom, limit: usize) {
-        loop {
-            let drained = self.drained.notified();
-            let busy = self
-                .lock()
-                .get(peer)
-                .is_some_and(|e| e.queued > limit && e.rx.is_none());
-            if !busy {
-                return;
-            }
-            drained.await;
-        }
-    }
-
-    /// Counts a connection going down for its reason (tick timeouts) and says why.
-    fn note_down(&self, reason: beamlink_dist::DownReason) -> String {
-        if matches!(reason, beamlink_dist::DownReason::TickTimeout { .. }) {
-            self.tick_timeouts.fetch_add(1, Ordering::Relaxed);
-        }
-        reason.to_string()
-    }
-
-    /// Connections declared down because the peer stopped answering ticks.
-    pub fn tick_timeouts(&self) -> u64 {
-        self.tick_timeouts.load(Ordering::Relaxed)
-    }
-
-    /// The counters of every connection that is up: `(peer, hidden, stats)`.
-    pub fn peer_stats(&self) -> Vec<(Atom, bool, beamlink_dist::Stats)> {
-        self.lock()
-            .iter()
-            .filter_map(|(n, e)| match &e.state {
-                State::Up { hidden, handle, .. } => Some((n.clone(), *hidden, handle.stats())),
-                _ => None,
-            })
-            .collect()
     }
 
     /// Remembers our own name (for simultaneous-connect decisions).
