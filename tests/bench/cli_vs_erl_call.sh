@@ -47,18 +47,36 @@ done
 "$ERL_CALL" -n "$NODE" -a 'erlang node []' >/dev/null || { echo "bench: $NODE did not start" >&2; exit 1; }
 "$BEAMLINK" ping "$NODE" >/dev/null || { echo "bench: beamlink cannot ping $NODE" >&2; exit 1; }
 
-CSV="$WORK/times.csv"
-hyperfine -N --warmup 20 --runs "$RUNS" --export-csv "$CSV" \
-  -n "erl_call -a 'erlang node []'" "$ERL_CALL -n $NODE -a 'erlang node []'" \
-  -n "beamlink rpc NODE erlang node" "$BEAMLINK rpc $NODE erlang node" \
-  -n "beamlink ping NODE" "$BEAMLINK ping $NODE"
+# The machine's load drifts; hyperfine runs one command after the other. So the three
+# commands are timed in ROUNDS short rounds, and each round's ratio compares runs made
+# at nearly the same time; the summary is the median over the rounds.
+ROUNDS=${ROUNDS:-6}
+PER_ROUND=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
+for r in $(seq 1 "$ROUNDS"); do
+  hyperfine -N --style none --warmup 10 --runs "$PER_ROUND" --export-csv "$WORK/round_$r.csv" \
+    -n "erl_call -a 'erlang node []'" "$ERL_CALL -n $NODE -a 'erlang node []'" \
+    -n "beamlink rpc NODE erlang node" "$BEAMLINK rpc $NODE erlang node" \
+    -n "beamlink ping NODE" "$BEAMLINK ping $NODE"
+done
 
-# command,mean,stddev,median,user,system,min,max (seconds)
-awk -F, 'NR > 1 { name[NR] = $1; mean[NR] = $2; median[NR] = $4 }
+# Each CSV: command,mean,stddev,median,user,system,min,max (seconds).
+awk -F, -v rounds="$ROUNDS" -v per="$PER_ROUND" '
+  FNR == 1 { r++; i = 0; next }
+  { i++; name[i] = $1; med[r, i] = $4; usr[r, i] = $5; sys[r, i] = $6 }
+  function median(a, n,   j, k, t) {
+    for (j = 2; j <= n; j++) for (k = j; k > 1 && a[k-1] > a[k]; k--) { t = a[k]; a[k] = a[k-1]; a[k-1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
   END {
-    printf "\n%-32s %10s %10s %16s %16s\n", "command", "median ms", "mean ms", "median ratio", "mean ratio";
-    for (i = 2; i <= NR; i++)
-      printf "%-32s %10.2f %10.2f %16.2f %16.2f\n", name[i], median[i] * 1000, mean[i] * 1000,
-        median[i] / median[2], mean[i] / mean[2];
-    print "ratio = beamlink / erl_call on the same node (target: <= 1.0)";
-  }' "$CSV"
+    printf "\n%d rounds of %d runs each; times are medians over the rounds\n", rounds, per;
+    printf "%-32s %10s %10s %14s   %s\n", "command", "median ms", "cpu ms", "median ratio", "ratio per round";
+    for (c = 1; c <= i; c++) {
+      split("", m); split("", q); split("", cpu); line = "";
+      for (k = 1; k <= r; k++) {
+        m[k] = med[k, c]; q[k] = med[k, c] / med[k, 1]; cpu[k] = usr[k, c] + sys[k, c];
+        line = line sprintf("%.2f ", q[k]);
+      }
+      printf "%-32s %10.2f %10.2f %14.2f   %s\n", name[c], median(m, r) * 1000, median(cpu, r) * 1000, median(q, r), line;
+    }
+    print "ratio = beamlink / erl_call on the same node, same round (target: <= 1.0)";
+  }' $(for r in $(seq 1 "$ROUNDS"); do echo "$WORK/round_$r.csv"; done)

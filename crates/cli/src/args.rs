@@ -17,16 +17,66 @@ use clap::{Parser, Subcommand, ValueEnum};
     after_long_help = MANUAL
 )]
 pub struct Cli {
-    /// More logging (repeat for more); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
-    /// Only errors.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
     #[command(flatten)]
     pub common: Common,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process's arguments. For the commands a script runs in a loop (ping,
+    /// list, rpc, eval, send, names) only that command's parser is built, which saves
+    /// building all the others at every start; anything else (help, version, a mistake)
+    /// goes through the whole parser, so messages and help are the same either way.
+    pub fn parse_args() -> Result<Cli, clap::Error> {
+        let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        match quick_parse(&argv) {
+            Some(cli) => Ok(cli),
+            None => Cli::try_parse_from(&argv),
+        }
+    }
+}
+
+/// The parse with only the named command's parser, or `None` to use the whole one.
+fn quick_parse(argv: &[std::ffi::OsString]) -> Option<Cli> {
+    use clap::{Args, FromArgMatches};
+    let words: Vec<&str> = argv.iter().skip(1).map(|a| a.to_str()).collect::<Option<_>>()?;
+    if words
+        .iter()
+        .any(|w| matches!(*w, "-h" | "--help" | "-V" | "--version" | "help"))
+    {
+        return None;
+    }
+    // The first word that is neither an option nor a global option's value is the
+    // command; should that guess be wrong, the quick parse fails and the whole parser
+    // decides.
+    let mut rest = words.iter();
+    let name = loop {
+        let w = *rest.next()?;
+        if matches!(
+            w,
+            "--name" | "--sname" | "--cookie-file" | "--cookie" | "--timeout" | "--format" | "--port"
+        ) {
+            rest.next()?;
+        } else if !w.starts_with('-') {
+            break w;
+        }
+    };
+    let sub = clap::Command::new;
+    let sub = match name {
+        "ping" => PingArgs::augment_args(sub("ping")),
+        "list" => ListArgs::augment_args(sub("list")),
+        "rpc" => RpcArgs::augment_args(sub("rpc")),
+        "eval" => EvalArgs::augment_args(sub("eval")),
+        "send" => SendArgs::augment_args(sub("send")),
+        "names" => NamesArgs::augment_args(sub("names")),
+        _ => return None,
+    };
+    let cmd = Common::augment_args(clap::Command::new("beamlink"))
+        .subcommand(sub)
+        .subcommand_required(true);
+    let matches = cmd.try_get_matches_from(argv).ok()?;
+    Cli::from_arg_matches(&matches).ok()
 }
 
 /// The long help's tail: how the pieces fit, with examples.
@@ -56,6 +106,12 @@ Examples:
 /// The options every command accepts, before or after the command's name.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Common {
+    /// More logging (repeat for more); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// beamlink's own long node name (NAME@HOST, or NAME alone to add this host's address).
     #[arg(
         long,
@@ -92,8 +148,8 @@ pub struct Common {
     #[arg(long, global = true, value_enum, default_value_t, help_heading = "Output")]
     pub format: OutputFormat,
     /// A port. For ping, list, rpc, eval and send: every peer's fixed distribution
-    /// port, without EPMD (peers started with -erl_epmd_port / -dist_listen false
-    /// setups). For names and epmd: EPMD's port (default: $ERL_EPMD_PORT, else 4369).
+    /// port, without EPMD (peers started with `-start_epmd false -erl_epmd_port PORT`).
+    /// For names and epmd: EPMD's port (default: $ERL_EPMD_PORT, else 4369).
     #[arg(long, global = true, value_name = "PORT", help_heading = "Node")]
     pub port: Option<u16>,
 }
@@ -429,4 +485,87 @@ pub struct JoinArgs {
     /// of the node name's host).
     #[arg(long, env = "BEAMLINK_LISTEN", value_name = "IP")]
     pub listen: Option<std::net::IpAddr>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn both(args: &[&str]) -> (Option<Cli>, Result<Cli, clap::Error>) {
+        let argv: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        (quick_parse(&argv), Cli::try_parse_from(&argv))
+    }
+
+    #[test]
+    fn the_quick_parse_agrees_with_the_whole_parser() {
+        for args in [
+            vec!["beamlink", "rpc", "a@h", "m", "f", "1", "-2", "--elixir"],
+            vec![
+                "beamlink",
+                "--timeout",
+                "2s",
+                "--format",
+                "json",
+                "ping",
+                "a@h",
+                "b@h",
+                "--count",
+                "3",
+            ],
+            vec![
+                "beamlink",
+                "ping",
+                "a@h",
+                "--cookie-file",
+                "/f",
+                "-vv",
+                "--port",
+                "9",
+            ],
+            vec![
+                "beamlink", "--name", "me", "list", "--nodes", "a@h,b@h", "--epmd", "x",
+            ],
+            vec!["beamlink", "send", "a@h", "box", "{x}"],
+            vec!["beamlink", "eval", "a@h"],
+            vec!["beamlink", "names", "--port", "4370"],
+            vec!["beamlink", "--name", "ping", "rpc", "a@h", "m", "f"],
+            vec!["beamlink", "--port=9", "ping", "a@h"],
+        ] {
+            let (quick, full) = both(&args);
+            let quick = quick.unwrap_or_else(|| panic!("quick parse of {args:?}"));
+            assert_eq!(format!("{quick:?}"), format!("{:?}", full.unwrap()), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn anything_unusual_goes_to_the_whole_parser() {
+        for args in [
+            vec!["beamlink", "--help"],
+            vec!["beamlink", "ping", "--help"],
+            vec!["beamlink", "ping"],
+            vec!["beamlink", "--name", "ping"],
+            vec!["beamlink", "term", "--from", "text", "--to", "etf"],
+            vec!["beamlink", "nosuchcommand"],
+        ] {
+            assert!(both(&args).0.is_none(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5").unwrap(), std::time::Duration::from_secs(5));
+        assert_eq!(
+            parse_duration("500ms").unwrap(),
+            std::time::Duration::from_millis(500)
+        );
+        assert_eq!(
+            parse_duration("1.5s").unwrap(),
+            std::time::Duration::from_millis(1500)
+        );
+        assert_eq!(parse_duration("1m").unwrap(), std::time::Duration::from_secs(60));
+        for bad in ["0", "-1", "soon", "", "1h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -68,10 +68,18 @@ pub fn run(args: ListArgs, common: &Common) -> i32 {
         for (what, e) in &source_errors {
             eprintln!("beamlink list: source {what}: {}", exit::one_line(e));
         }
-        let Some(first) = seeds.iter().next().cloned() else {
+        if seeds.is_empty() {
             return Failure::failed("the sources name no node").report("list");
-        };
-        let node = match crate::node_setup::start(common, &first).await {
+        }
+        // With --dynamic the first seed that answers names us.
+        let mut node = Err(Failure::failed("no node answered"));
+        for seed in &seeds {
+            node = crate::node_setup::start(common, seed).await;
+            if node.is_ok() || !common.dynamic || node.as_ref().is_err_and(|f| f.code != exit::FAILED) {
+                break;
+            }
+        }
+        let node = match node {
             Ok(n) => n,
             Err(f) => return f.report("list"),
         };

@@ -31,10 +31,16 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 /// A runtime for one command: one thread is plenty for a client and starts fastest.
-pub(crate) fn runtime(command: &str) -> Result<tokio::runtime::Runtime, i32> {
+///
+/// It is never dropped: the process exits as soon as the command has printed its result,
+/// and shutting the runtime down first (closing every connection and task in turn)
+/// would only delay that. Whatever must reach a peer is confirmed before returning
+/// (see `send`).
+pub(crate) fn runtime(command: &str) -> Result<&'static tokio::runtime::Runtime, i32> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+        .map(|r| &*Box::leak(Box::new(r)))
         .map_err(|e| crate::exit::Failure::failed(format!("cannot start the runtime: {e}")).report(command))
 }
 

@@ -40,36 +40,44 @@ pub fn run(args: PingArgs, common: &Common) -> i32 {
 }
 
 async fn ping_all(args: &PingArgs, common: &Common) -> Result<Vec<Outcome>, Failure> {
-    let first = &args.nodes[0];
-    let node = match node_setup::start(common, first).await {
-        Ok(n) => n,
-        // With --dynamic the first peer names us: failing to reach it is a pang.
-        Err(f) if common.dynamic && f.code == exit::FAILED => {
-            let why = reach::Why::classify(&f.message);
-            return Ok(args
-                .nodes
-                .iter()
-                .map(|n| Outcome {
-                    node: n.clone(),
-                    seq: 1,
-                    result: Err(Unreachable {
-                        why,
-                        detail: f.message.clone(),
-                    }),
-                })
-                .collect());
-        }
-        Err(f) => return Err(f),
-    };
-    let mut tasks = tokio::task::JoinSet::new();
+    // With --dynamic the first peer that answers names us; those that do not are pang.
+    let mut failed: Vec<(usize, Outcome)> = Vec::new();
+    let mut started = None;
     for (i, peer) in args.nodes.iter().enumerate() {
-        let (node, peer, count, timeout) = (node.clone(), peer.clone(), args.count, common.timeout);
-        tasks.spawn(async move { (i, ping_one(&node, &peer, count, timeout).await) });
+        match node_setup::start(common, peer).await {
+            Ok(n) => {
+                started = Some(n);
+                break;
+            }
+            Err(f) if common.dynamic && f.code == exit::FAILED => {
+                let why = reach::Why::classify(&f.message);
+                let result = Err(Unreachable {
+                    why,
+                    detail: f.message,
+                });
+                failed.push((
+                    i,
+                    Outcome {
+                        node: peer.clone(),
+                        seq: 1,
+                        result,
+                    },
+                ));
+            }
+            Err(f) => return Err(f),
+        }
     }
-    let mut per_node: Vec<(usize, Vec<Outcome>)> = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        if let Ok(r) = done {
-            per_node.push(r);
+    let mut per_node: Vec<(usize, Vec<Outcome>)> = failed.into_iter().map(|(i, o)| (i, vec![o])).collect();
+    if let Some(node) = started {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, peer) in args.nodes.iter().enumerate().skip(per_node.len()) {
+            let (node, peer, count, timeout) = (node.clone(), peer.clone(), args.count, common.timeout);
+            tasks.spawn(async move { (i, ping_one(&node, &peer, count, timeout).await) });
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Ok(r) = done {
+                per_node.push(r);
+            }
         }
     }
     per_node.sort_by_key(|(i, _)| *i);
