@@ -190,7 +190,8 @@ impl TryFrom<Term> for String {
     type Error = TryFromTermError;
     /// From a UTF-8 binary or a list of code points (a charlist).
     fn try_from(t: Term) -> Result<String, TryFromTermError> {
-        t.as_string().ok_or_else(|| wrong("a string (UTF-8 binary or charlist)", &t))
+        t.as_string()
+            .ok_or_else(|| wrong("a string (UTF-8 binary or charlist)", &t))
     }
 }
 impl TryFrom<Term> for Atom {

@@ -16,7 +16,7 @@ mod term;
 pub mod text;
 
 pub use atom::Atom;
-pub use identifiers::{ExternalFun, InternalFun, Pid, Port, Reference};
-pub use term::{BitBinary, Map, Term};
 pub use convert::TryFromTermError;
+pub use identifiers::{ExternalFun, InternalFun, Pid, Port, Reference};
 pub use num_bigint::BigInt;
+pub use term::{BitBinary, Map, Term};

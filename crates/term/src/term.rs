@@ -282,7 +282,11 @@ impl Term {
             Term::Binary(b) => std::str::from_utf8(b).ok().map(str::to_owned),
             Term::List(l) => l
                 .iter()
-                .map(|t| t.as_i64().and_then(|i| u32::try_from(i).ok()).and_then(char::from_u32))
+                .map(|t| {
+                    t.as_i64()
+                        .and_then(|i| u32::try_from(i).ok())
+                        .and_then(char::from_u32)
+                })
                 .collect(),
             _ => None,
         }
