@@ -1214,6 +1214,8 @@ fn old_float(text: &[u8]) -> Option<f64> {
 fn unique_map(pairs: Vec<(Term, Term)>, start: usize) -> Result<Map, DecodeError> {
     let dup = if pairs.len() <= 8 {
         (1..pairs.len()).any(|i| pairs[..i].iter().any(|(k, _)| *k == pairs[i].0))
+    } else if pairs.len() <= SMALL_MAP_KEYS {
+        small_map_has_duplicate(&pairs)
     } else {
         use std::hash::{Hash, Hasher};
         let mut hashes: Vec<(u64, u32)> = pairs
@@ -1252,6 +1254,74 @@ fn unique_map(pairs: Vec<(Term, Term)>, start: usize) -> Result<Map, DecodeError
         return err(start, "a map with the same key twice (binary_to_term rejects it)");
     }
     Ok(Map::from_unique_pairs(pairs))
+}
+
+/// Up to this many keys, the duplicate check uses a small open-addressed table on the
+/// stack instead of sorting hashes.
+const SMALL_MAP_KEYS: usize = 64;
+
+/// `true` when two keys of `pairs` (at most [`SMALL_MAP_KEYS`]) are equal: each key goes
+/// into a 128-slot table by its hash; only keys that meet in a probe sequence are
+/// compared. Even if every hash collides (a crafted map), that is at most 2,016
+/// comparisons.
+fn small_map_has_duplicate(pairs: &[(Term, Term)]) -> bool {
+    const SLOTS: usize = 2 * SMALL_MAP_KEYS;
+    // 0 is an empty slot, i + 1 the key of pair i.
+    let mut table = [0u8; SLOTS];
+    for (i, (k, _)) in pairs.iter().enumerate() {
+        let mut slot = (key_hash(k) >> 57) as usize % SLOTS;
+        loop {
+            match table[slot] {
+                0 => {
+                    table[slot] = (i + 1) as u8;
+                    break;
+                }
+                j => {
+                    if pairs[j as usize - 1].0 == *k {
+                        return true;
+                    }
+                    slot = (slot + 1) % SLOTS;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// A hash of a map key that equal keys share: atoms by their length and first and last
+/// eight bytes (no pass over the text), integers by value, other terms through
+/// [`Hash`](std::hash::Hash).
+#[inline]
+fn key_hash(k: &Term) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    match k {
+        Term::Atom(a) => {
+            let b = a.as_bytes();
+            let n = b.len();
+            let word = |i: usize| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&b[i..i + 8]);
+                u64::from_le_bytes(w)
+            };
+            let (head, tail) = match n {
+                0 => (0, 0),
+                1..=7 => {
+                    let mut w = [0u8; 8];
+                    w[..n].copy_from_slice(b);
+                    (u64::from_le_bytes(w), 0)
+                }
+                _ => (word(0), word(n - 8)),
+            };
+            (head ^ tail.rotate_left(23) ^ (n as u64) << 56).wrapping_mul(K) ^ 1
+        }
+        Term::Int(i) => (*i as u64).wrapping_mul(K),
+        other => {
+            use std::hash::{Hash, Hasher};
+            let mut h = FxHasher(0);
+            other.hash(&mut h);
+            h.finish().wrapping_mul(K)
+        }
+    }
 }
 
 /// A fast, non-cryptographic hasher for the duplicate-key check (the multiply-rotate
@@ -1439,6 +1509,36 @@ mod tests {
         let mut twice = keys.clone();
         twice[39] = 3;
         assert!(big(&twice).is_err());
+    }
+
+    /// Every size class of the duplicate check (pairwise, small table, sorted hashes),
+    /// with atom, float (0.0 against -0.0) and tuple keys, finds the duplicate wherever
+    /// it is, and accepts the map without it.
+    #[test]
+    fn duplicate_keys_are_found_in_maps_of_every_size() {
+        let atom_key = |i: usize| Term::atom(&format!("key_{}", i % 1000));
+        let float_key = |i: usize| Term::Float(i as f64);
+        let tuple_key = |i: usize| Term::tuple(vec![Term::atom("k"), Term::Int(i as i64)]);
+        let keys: [&dyn Fn(usize) -> Term; 3] = [&atom_key, &float_key, &tuple_key];
+        for n in [2, 8, 9, 30, 64, 65, 200] {
+            for key in keys {
+                let pairs: Vec<(Term, Term)> = (0..n).map(|i| (key(i), Term::Int(i as i64))).collect();
+                let bytes = crate::etf::encode(&Term::Map(Map::from_unique_pairs(pairs.clone()))).unwrap();
+                assert!(d(&bytes).is_ok(), "{n} distinct keys");
+                for (a, b) in [(0, n - 1), (n / 2, n / 2 + 1), (n - 2, n - 1)] {
+                    if a == b || b >= n {
+                        continue;
+                    }
+                    let mut dup = pairs.clone();
+                    dup[b].0 = dup[a].0.clone();
+                    if let Term::Float(0.0) = dup[b].0 {
+                        dup[b].0 = Term::Float(-0.0);
+                    }
+                    let bytes = crate::etf::encode(&Term::Map(Map::from_unique_pairs(dup))).unwrap();
+                    assert!(d(&bytes).is_err(), "{n} keys, key {a} again at {b}");
+                }
+            }
+        }
     }
 
     #[test]
