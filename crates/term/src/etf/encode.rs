@@ -155,13 +155,28 @@ fn child(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
 /// NEW_PID_EXT.
 #[inline(always)]
 fn pid(p: &Pid, out: &mut Vec<u8>) -> Fallible {
-    out.push(NEW_PID_EXT);
-    atom(&p.node, out)?;
-    let mut w = [0u8; 12];
-    w[..4].copy_from_slice(&p.id.to_be_bytes());
-    w[4..8].copy_from_slice(&p.serial.to_be_bytes());
-    w[8..].copy_from_slice(&p.creation.to_be_bytes());
-    out.extend_from_slice(&w);
+    let node = p.node.as_str().as_bytes();
+    let n = node.len();
+    let mut words = [0u8; 12];
+    words[..4].copy_from_slice(&p.id.to_be_bytes());
+    words[4..8].copy_from_slice(&p.serial.to_be_bytes());
+    words[8..].copy_from_slice(&p.creation.to_be_bytes());
+    if n <= 16 {
+        // Tag, node and words in one fixed-size append (see `atom`).
+        let mut w = [0u8; 3 + 16 + 12];
+        w[0] = NEW_PID_EXT;
+        w[1] = SMALL_ATOM_UTF8_EXT;
+        w[2] = n as u8;
+        put_short(node, &mut w[3..]);
+        w[3 + n..3 + n + 12].copy_from_slice(&words);
+        let end = out.len() + 3 + n + 12;
+        out.extend_from_slice(&w);
+        out.truncate(end);
+    } else {
+        out.push(NEW_PID_EXT);
+        atom(&p.node, out)?;
+        out.extend_from_slice(&words);
+    }
     Ok(())
 }
 
@@ -410,44 +425,43 @@ fn len32(n: usize, what: &str) -> Fallible<u32> {
 fn atom(a: &Atom, out: &mut Vec<u8>) -> Fallible {
     let s = a.as_str().as_bytes();
     if s.len() <= 16 {
-        // One reservation, then fixed-size copies: no call into memcpy for the short
-        // atoms messages are made of.
-        out.reserve(2 + 16);
-        out.extend_from_slice(&[SMALL_ATOM_UTF8_EXT, s.len() as u8]);
-        put_short(s, out);
+        // The whole atom built in a fixed-size array and appended at once, then cut to
+        // its length: no call into memcpy and one capacity check for the short atoms
+        // messages are made of.
+        let mut w = [0u8; 2 + 16];
+        w[0] = SMALL_ATOM_UTF8_EXT;
+        w[1] = s.len() as u8;
+        put_short(s, &mut w[2..]);
+        let end = out.len() + 2 + s.len();
+        out.extend_from_slice(&w);
+        out.truncate(end);
         Ok(())
     } else {
         long_atom(a, out)
     }
 }
 
-/// Appends `s`, at most 16 bytes, with two fixed-size (overlapping) copies.
+/// Copies `s` (at most 16 bytes) to the start of `dst` (at least 16 bytes) with two
+/// fixed-size, possibly overlapping, copies.
 #[inline(always)]
-fn put_short(s: &[u8], out: &mut Vec<u8>) {
-    fn array<const N: usize>(s: &[u8], i: usize) -> [u8; N] {
-        let mut a = [0u8; N];
-        a.copy_from_slice(&s[i..i + N]);
-        a
-    }
+fn put_short(s: &[u8], dst: &mut [u8]) {
     let n = s.len();
-    let end = out.len() + n;
     match n {
         0 => {}
         1..=3 => {
-            out.extend_from_slice(&[s[0], s[n / 2], s[n - 1]]);
-            out.truncate(end);
+            dst[0] = s[0];
+            dst[n / 2] = s[n / 2];
+            dst[n - 1] = s[n - 1];
         }
         4..=7 => {
-            out.extend_from_slice(&array::<4>(s, 0));
-            out.truncate(end - 4);
-            out.extend_from_slice(&array::<4>(s, n - 4));
+            dst[..4].copy_from_slice(&s[..4]);
+            dst[n - 4..n].copy_from_slice(&s[n - 4..]);
         }
         8..=16 => {
-            out.extend_from_slice(&array::<8>(s, 0));
-            out.truncate(end - 8);
-            out.extend_from_slice(&array::<8>(s, n - 8));
+            dst[..8].copy_from_slice(&s[..8]);
+            dst[n - 8..n].copy_from_slice(&s[n - 8..]);
         }
-        _ => out.extend_from_slice(s),
+        _ => dst[..n].copy_from_slice(s),
     }
 }
 
@@ -511,6 +525,27 @@ mod tests {
             let mut want = vec![0xEE, SMALL_ATOM_UTF8_EXT, n as u8];
             want.extend_from_slice(text.as_bytes());
             assert_eq!(out, want, "atom of {n} bytes");
+        }
+    }
+
+    /// Pids with short node names are written in one piece: every node length on both
+    /// sides of that path must come out byte for byte.
+    #[test]
+    fn pids_with_nodes_of_every_short_length_encode_exactly() {
+        for n in 0..=24 {
+            let node: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            let p = Pid {
+                node: Atom::new(&node),
+                id: 0x01020304,
+                serial: 0x05060708,
+                creation: 0x090A0B0C,
+            };
+            let mut out = vec![0xEE];
+            encode_body_to(&Term::Pid(p), &mut out).unwrap();
+            let mut want = vec![0xEE, NEW_PID_EXT, SMALL_ATOM_UTF8_EXT, n as u8];
+            want.extend_from_slice(node.as_bytes());
+            want.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+            assert_eq!(out, want, "node of {n} bytes");
         }
     }
 
