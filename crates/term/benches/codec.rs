@@ -9,6 +9,9 @@
 //!   how the distribution layer uses it; `beamlink_copy` goes through `decode(&[u8])`,
 //!   which copies the input once first, as eetf copies from its reader.
 //! * `encode/*` appends to a reused buffer in both libraries.
+//!
+//! On a loaded machine timings are noisy; `sh crates/term/benches/callgrind.sh` counts
+//! instructions per operation for both libraries on this same corpus (`codec_ops.rs`).
 
 use beamlink_term::etf::{decode, encode, encode_to, Decoder};
 use bytes::Bytes;
