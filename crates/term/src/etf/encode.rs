@@ -141,6 +141,18 @@ fn child(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
         }
         Term::Atom(a) => atom(a, out),
         Term::Pid(p) => pid(p, out),
+        Term::Float(f) if f.is_finite() => {
+            let [a, b, c, d, e, f, g, h] = f.to_bits().to_be_bytes();
+            out.extend_from_slice(&[NEW_FLOAT_EXT, a, b, c, d, e, f, g, h]);
+            Ok(())
+        }
+        Term::Binary(b) if b.len() <= u32::MAX as usize => {
+            let [x, y, z, w] = (b.len() as u32).to_be_bytes();
+            out.reserve(5 + b.len());
+            out.extend_from_slice(&[BINARY_EXT, x, y, z, w]);
+            out.extend_from_slice(b);
+            Ok(())
+        }
         Term::List(_) | Term::ImproperList(..) | Term::Tuple(_) | Term::Map(_) => {
             if depth < RECURSION_LIMIT {
                 recursive(t, out, depth + 1)
@@ -255,8 +267,8 @@ fn iterative(term: &Term, out: &mut Vec<u8>) -> Fallible {
 /// Writes the leading integers of `elems` that fit in 32 bits (up to 64 of them) in one
 /// go, into bytes reserved for them all: the loop over a long integer list then keeps its
 /// position in a register instead of updating the vector's length per element. Returns how
-/// many it wrote.
-#[inline]
+/// many it wrote. Kept out of line, so its loop is laid out on its own.
+#[inline(never)]
 fn int_run(elems: &[Term], out: &mut Vec<u8>) -> usize {
     const CHUNK: usize = 64;
     let start = out.len();
