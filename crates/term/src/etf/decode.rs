@@ -163,6 +163,12 @@ impl<'a> Decoder<'a> {
 
     /// COMPRESSED: the declared size (4 bytes), then a zlib stream that inflates to
     /// exactly that many bytes, which hold exactly one term.
+    ///
+    /// Never inlined: the inflater's state takes tens of KiB of stack, and inlined into
+    /// [`Decoder::term_body`] it made every decode probe that much stack, page by page
+    /// (50 instructions and 13 pages touched for each small message).
+    #[inline(never)]
+    #[cold]
     fn compressed(&mut self) -> Result<Term, DecodeError> {
         let tag_pos = self.pos;
         let rest = &self.input[tag_pos + 1..];
@@ -544,9 +550,12 @@ impl<'b> Cursor<'b> {
     fn fill(&mut self, elems: &mut Vec<Term>, max: usize) -> Result<usize, DecodeError> {
         let mut n = 0;
         while n < max {
-            n += self.fill_ints(elems, max - n);
-            if n == max {
-                break;
+            // A run of integers gets its own loop; a few stray ones are cheaper as leaves.
+            if max - n >= 8 && matches!(self.buf.get(self.pos), Some(&(SMALL_INTEGER_EXT | INTEGER_EXT))) {
+                n += self.fill_ints(elems, max - n);
+                if n == max {
+                    break;
+                }
             }
             match self.leaf()? {
                 Some(t) => elems.push(t),
@@ -559,28 +568,40 @@ impl<'b> Cursor<'b> {
 
     /// Reads a run of up to `max` SMALL_INTEGER_EXT / INTEGER_EXT elements: a tight loop
     /// for the long integer lists that are common in messages.
+    #[inline]
     fn fill_ints(&mut self, elems: &mut Vec<Term>, max: usize) -> usize {
         let buf = self.buf;
         let mut pos = self.pos;
         let mut n = 0;
-        while n < max {
-            let v = match buf.get(pos..pos + 5).or_else(|| buf.get(pos..)) {
+        // `extend` from an iterator writes each term in place (no copy of the term through
+        // the stack, which `push` makes and which costs a store-forwarding stall per
+        // element on x86).
+        elems.extend(std::iter::from_fn(|| {
+            if n == max {
+                return None;
+            }
+            let v = match buf.get(pos..pos + 5) {
                 Some(&[SMALL_INTEGER_EXT, b, ..]) => {
                     pos += 2;
                     b as i64
                 }
-                Some(&[INTEGER_EXT, a, b, c, d, ..]) => {
+                Some(&[INTEGER_EXT, a, b, c, d]) => {
                     pos += 5;
                     i32::from_be_bytes([a, b, c, d]) as i64
                 }
-                _ => break,
+                Some(_) => return None,
+                // Near the end of the input: a last SMALL_INTEGER_EXT may still fit.
+                None => match buf.get(pos..pos + 2) {
+                    Some(&[SMALL_INTEGER_EXT, b]) => {
+                        pos += 2;
+                        b as i64
+                    }
+                    _ => return None,
+                },
             };
-            // Not `push`: it keeps the term on the stack across its growth check and copies
-            // it after, which costs a store-forwarding stall per element on x86 (measured:
-            // a third of the time for a list of integers). `resize_with` builds it in place.
-            elems.resize_with(elems.len() + 1, || Term::Int(v));
             n += 1;
-        }
+            Some(Term::Int(v))
+        }));
         self.pos = pos;
         n
     }
@@ -792,7 +813,8 @@ impl<'b> Cursor<'b> {
         let v = match tag {
             SMALL_INTEGER_EXT => Term::Int(self.u8("SMALL_INTEGER_EXT")? as i64),
             INTEGER_EXT => Term::Int(i32::from_be_bytes(self.bytes::<4>("INTEGER_EXT")?) as i64),
-            ATOM_EXT | SMALL_ATOM_EXT | ATOM_UTF8_EXT | SMALL_ATOM_UTF8_EXT | ATOM_CACHE_REF => {
+            SMALL_ATOM_UTF8_EXT => Term::Atom(self.small_utf8_atom(tag_pos)?),
+            ATOM_EXT | SMALL_ATOM_EXT | ATOM_UTF8_EXT | ATOM_CACHE_REF => {
                 Term::Atom(self.atom_after_tag(tag, tag_pos)?)
             }
             NIL_EXT => Term::List(Vec::new()),
@@ -942,17 +964,35 @@ impl<'b> Cursor<'b> {
     }
 
     /// An atom in any of its encodings, tag included.
+    #[inline]
     fn atom(&mut self, what: &str) -> Result<Atom, DecodeError> {
         let tag_pos = self.pos;
         let tag = self.u8(what)?;
         match tag {
-            ATOM_EXT | SMALL_ATOM_EXT | ATOM_UTF8_EXT | SMALL_ATOM_UTF8_EXT | ATOM_CACHE_REF => {
-                self.atom_after_tag(tag, tag_pos)
-            }
+            SMALL_ATOM_UTF8_EXT => self.small_utf8_atom(tag_pos),
+            ATOM_EXT | SMALL_ATOM_EXT | ATOM_UTF8_EXT | ATOM_CACHE_REF => self.atom_after_tag(tag, tag_pos),
             other => err(tag_pos, format!("expected an atom for {what}, found tag {other}")),
         }
     }
 
+    /// SMALL_ATOM_UTF8_EXT (the tag just read), the encoding every modern node uses: an
+    /// atom this thread decoded recently is found by its bytes alone, without the general
+    /// path's validation (equal bytes are valid UTF-8 of at most 255 characters).
+    #[inline(always)]
+    fn small_utf8_atom(&mut self, tag_pos: usize) -> Result<Atom, DecodeError> {
+        let start = self.pos + 1;
+        if let Some(&len) = self.buf.get(self.pos) {
+            if let Some(text) = self.buf.get(start..start + len as usize) {
+                if let Some(a) = Atom::recent_utf8(text) {
+                    self.pos = start + len as usize;
+                    return Ok(a);
+                }
+            }
+        }
+        self.atom_after_tag(SMALL_ATOM_UTF8_EXT, tag_pos)
+    }
+
+    #[inline(never)]
     fn atom_after_tag(&mut self, tag: u8, tag_pos: usize) -> Result<Atom, DecodeError> {
         let len = match tag {
             ATOM_CACHE_REF => {
@@ -1028,12 +1068,14 @@ impl<'b> Cursor<'b> {
 
     fn pid_after_tag(&mut self, tag: u8) -> Result<Pid, DecodeError> {
         let node = self.atom("the pid's node")?;
-        let id = self.u32("pid id")?;
-        let serial = self.u32("pid serial")?;
-        let creation = if tag == NEW_PID_EXT {
-            self.u32("pid creation")?
+        let word = |b: &[u8], i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let (id, serial, creation) = if tag == NEW_PID_EXT {
+            // The three words in one read.
+            let w = self.bytes::<12>("pid id, serial and creation")?;
+            (word(&w, 0), word(&w, 4), word(&w, 8))
         } else {
-            self.u8("pid creation")? as u32
+            let w = self.bytes::<9>("pid id, serial and creation")?;
+            (word(&w, 0), word(&w, 4), w[8] as u32)
         };
         Ok(Pid {
             node,
@@ -1180,6 +1222,8 @@ fn old_float(text: &[u8]) -> Option<f64> {
 fn unique_map(pairs: Vec<(Term, Term)>, start: usize) -> Result<Map, DecodeError> {
     let dup = if pairs.len() <= 8 {
         (1..pairs.len()).any(|i| pairs[..i].iter().any(|(k, _)| *k == pairs[i].0))
+    } else if pairs.len() <= SMALL_MAP_KEYS {
+        small_map_has_duplicate(&pairs)
     } else {
         use std::hash::{Hash, Hasher};
         let mut hashes: Vec<(u64, u32)> = pairs
@@ -1218,6 +1262,74 @@ fn unique_map(pairs: Vec<(Term, Term)>, start: usize) -> Result<Map, DecodeError
         return err(start, "a map with the same key twice (binary_to_term rejects it)");
     }
     Ok(Map::from_unique_pairs(pairs))
+}
+
+/// Up to this many keys, the duplicate check uses a small open-addressed table on the
+/// stack instead of sorting hashes.
+const SMALL_MAP_KEYS: usize = 64;
+
+/// `true` when two keys of `pairs` (at most [`SMALL_MAP_KEYS`]) are equal: each key goes
+/// into a 128-slot table by its hash; only keys that meet in a probe sequence are
+/// compared. Even if every hash collides (a crafted map), that is at most 2,016
+/// comparisons.
+fn small_map_has_duplicate(pairs: &[(Term, Term)]) -> bool {
+    const SLOTS: usize = 2 * SMALL_MAP_KEYS;
+    // 0 is an empty slot, i + 1 the key of pair i.
+    let mut table = [0u8; SLOTS];
+    for (i, (k, _)) in pairs.iter().enumerate() {
+        let mut slot = (key_hash(k) >> 57) as usize % SLOTS;
+        loop {
+            match table[slot] {
+                0 => {
+                    table[slot] = (i + 1) as u8;
+                    break;
+                }
+                j => {
+                    if pairs[j as usize - 1].0 == *k {
+                        return true;
+                    }
+                    slot = (slot + 1) % SLOTS;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// A hash of a map key that equal keys share: atoms by their length and first and last
+/// eight bytes (no pass over the text), integers by value, other terms through
+/// [`Hash`](std::hash::Hash).
+#[inline]
+fn key_hash(k: &Term) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    match k {
+        Term::Atom(a) => {
+            let b = a.as_bytes();
+            let n = b.len();
+            let word = |i: usize| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&b[i..i + 8]);
+                u64::from_le_bytes(w)
+            };
+            let (head, tail) = match n {
+                0 => (0, 0),
+                1..=7 => {
+                    let mut w = [0u8; 8];
+                    w[..n].copy_from_slice(b);
+                    (u64::from_le_bytes(w), 0)
+                }
+                _ => (word(0), word(n - 8)),
+            };
+            (head ^ tail.rotate_left(23) ^ (n as u64) << 56).wrapping_mul(K) ^ 1
+        }
+        Term::Int(i) => (*i as u64).wrapping_mul(K),
+        other => {
+            use std::hash::{Hash, Hasher};
+            let mut h = FxHasher(0);
+            other.hash(&mut h);
+            h.finish().wrapping_mul(K)
+        }
+    }
 }
 
 /// A fast, non-cryptographic hasher for the duplicate-key check (the multiply-rotate
@@ -1271,6 +1383,62 @@ mod tests {
 
     fn d(bytes: &[u8]) -> Result<Term, DecodeError> {
         decode(bytes)
+    }
+
+    /// The integer-run loop reads up to the last byte of the input and stops exactly
+    /// there: a tuple of integers that ends the buffer decodes, one byte short does not.
+    #[test]
+    fn integer_runs_that_end_the_input_decode_and_truncations_fail() {
+        for tail in [vec![97, 7], vec![98, 0, 0, 1, 0]] {
+            let mut bytes = vec![131, 104, 10];
+            for i in 0..9 {
+                bytes.extend_from_slice(&[97, i]);
+            }
+            bytes.extend_from_slice(&tail);
+            let mut want: Vec<Term> = (0..9).map(Term::Int).collect();
+            want.push(Term::Int(if tail[0] == 97 { 7 } else { 256 }));
+            assert_eq!(d(&bytes).unwrap(), Term::tuple(want));
+            for cut in 3..bytes.len() {
+                assert!(d(&bytes[..cut]).is_err(), "{} of {} bytes", cut, bytes.len());
+            }
+        }
+    }
+
+    /// Atoms found in the per-thread cache by their bytes are the same atoms as those
+    /// made by the full path, and a near miss (same length and ends) is not confused.
+    #[test]
+    fn atoms_found_again_by_their_bytes_are_the_same_atoms() {
+        let enc = |s: &str| {
+            let mut b = vec![131, 119, s.len() as u8];
+            b.extend_from_slice(s.as_bytes());
+            b
+        };
+        for s in [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+        ] {
+            let first = d(&enc(s)).unwrap();
+            assert_eq!(d(&enc(s)).unwrap(), first);
+            assert_eq!(first, Term::atom(s));
+        }
+        // Same length, same first and last bytes, different middle.
+        assert_eq!(d(&enc("abXcd")).unwrap(), Term::atom("abXcd"));
+        assert_eq!(d(&enc("abYcd")).unwrap(), Term::atom("abYcd"));
+        assert_eq!(
+            d(&enc("aaaaXaaaaaaaaaaaaa")).unwrap(),
+            Term::atom("aaaaXaaaaaaaaaaaaa")
+        );
+        assert_eq!(
+            d(&enc("aaaaYaaaaaaaaaaaaa")).unwrap(),
+            Term::atom("aaaaYaaaaaaaaaaaaa")
+        );
     }
 
     #[test]
@@ -1349,6 +1517,36 @@ mod tests {
         let mut twice = keys.clone();
         twice[39] = 3;
         assert!(big(&twice).is_err());
+    }
+
+    /// Every size class of the duplicate check (pairwise, small table, sorted hashes),
+    /// with atom, float (0.0 against -0.0) and tuple keys, finds the duplicate wherever
+    /// it is, and accepts the map without it.
+    #[test]
+    fn duplicate_keys_are_found_in_maps_of_every_size() {
+        let atom_key = |i: usize| Term::atom(&format!("key_{}", i % 1000));
+        let float_key = |i: usize| Term::Float(i as f64);
+        let tuple_key = |i: usize| Term::tuple(vec![Term::atom("k"), Term::Int(i as i64)]);
+        let keys: [&dyn Fn(usize) -> Term; 3] = [&atom_key, &float_key, &tuple_key];
+        for n in [2, 8, 9, 30, 64, 65, 200] {
+            for key in keys {
+                let pairs: Vec<(Term, Term)> = (0..n).map(|i| (key(i), Term::Int(i as i64))).collect();
+                let bytes = crate::etf::encode(&Term::Map(Map::from_unique_pairs(pairs.clone()))).unwrap();
+                assert!(d(&bytes).is_ok(), "{n} distinct keys");
+                for (a, b) in [(0, n - 1), (n / 2, n / 2 + 1), (n - 2, n - 1)] {
+                    if a == b || b >= n {
+                        continue;
+                    }
+                    let mut dup = pairs.clone();
+                    dup[b].0 = dup[a].0.clone();
+                    if let Term::Float(0.0) = dup[b].0 {
+                        dup[b].0 = Term::Float(-0.0);
+                    }
+                    let bytes = crate::etf::encode(&Term::Map(Map::from_unique_pairs(dup))).unwrap();
+                    assert!(d(&bytes).is_err(), "{n} keys, key {a} again at {b}");
+                }
+            }
+        }
     }
 
     #[test]

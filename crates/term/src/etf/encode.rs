@@ -17,7 +17,7 @@
 
 use super::tags::*;
 use crate::atom::MAX_ATOM_CHARS;
-use crate::{Atom, BitBinary, Term};
+use crate::{Atom, BitBinary, Pid, Term};
 use num_bigint::Sign;
 
 /// A term that has no encoding: a float that is NaN or infinite, an atom longer than 255
@@ -73,52 +73,121 @@ const RECURSION_LIMIT: usize = 48;
 
 /// Appends the term without the version byte.
 pub fn encode_body_to(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    recursive(term, out, 0)
+    recursive(term, out, 0).map_err(|e| *e)
+}
+
+/// The internal result: the error boxed, so that a result is one register wide and the
+/// hot path passes no 24-byte value back through memory at every term.
+type Fallible<T = ()> = Result<T, Box<EncodeError>>;
+
+#[cold]
+fn fail(reason: String) -> Box<EncodeError> {
+    Box::new(EncodeError(reason))
 }
 
 /// The fast path: plain recursion for the first [`RECURSION_LIMIT`] levels.
-fn recursive(t: &Term, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
-    let child = |t: &Term, out: &mut Vec<u8>| match t {
-        // The common leaves inline, the rest through the general path.
-        Term::Int(i) => {
-            int(*i, out);
-            Ok(())
-        }
-        Term::Atom(a) => atom(a, out),
-        _ if depth < RECURSION_LIMIT => recursive(t, out, depth + 1),
-        _ => iterative(t, out),
-    };
+fn recursive(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
     match t {
         Term::List(l) if !l.is_empty() && !is_string(l) => {
             list_header(l.len(), out)?;
-            for e in l {
-                child(e, out)?;
+            let mut rest = &l[..];
+            while !rest.is_empty() {
+                if rest.len() >= 16 && matches!(rest[0], Term::Int(_)) {
+                    // Long lists are often integers: write a run of them in one go.
+                    rest = &rest[int_run(rest, out)..];
+                }
+                if let Some((e, tail)) = rest.split_first() {
+                    child(e, out, depth)?;
+                    rest = tail;
+                }
             }
             out.push(NIL_EXT);
         }
         Term::ImproperList(l, tail) if !l.is_empty() => {
             list_header(l.len(), out)?;
             for e in l {
-                child(e, out)?;
+                child(e, out, depth)?;
             }
-            child(tail, out)?;
+            child(tail, out, depth)?;
         }
-        Term::ImproperList(_, tail) => child(tail, out)?,
+        Term::ImproperList(_, tail) => child(tail, out, depth)?,
         Term::Tuple(elems) => {
             tuple_header(elems.len(), out)?;
             for e in elems {
-                child(e, out)?;
+                child(e, out, depth)?;
             }
         }
         Term::Map(m) => {
             out.push(MAP_EXT);
             out.extend_from_slice(&len32(m.len(), "map")?.to_be_bytes());
             for (k, v) in m.iter() {
-                child(k, out)?;
-                child(v, out)?;
+                child(k, out, depth)?;
+                child(v, out, depth)?;
             }
         }
         leaf => write_leaf(leaf, out)?,
+    }
+    Ok(())
+}
+
+/// One element of a container being written at `depth`: the common leaves inline, other
+/// leaves straight to their writer, containers one level down.
+#[inline(always)]
+fn child(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
+    match t {
+        Term::Int(i) => {
+            int(*i, out);
+            Ok(())
+        }
+        Term::Atom(a) => atom(a, out),
+        Term::Pid(p) => pid(p, out),
+        Term::Float(f) if f.is_finite() => {
+            let [a, b, c, d, e, f, g, h] = f.to_bits().to_be_bytes();
+            out.extend_from_slice(&[NEW_FLOAT_EXT, a, b, c, d, e, f, g, h]);
+            Ok(())
+        }
+        Term::Binary(b) if b.len() <= u32::MAX as usize => {
+            let [x, y, z, w] = (b.len() as u32).to_be_bytes();
+            out.reserve(5 + b.len());
+            out.extend_from_slice(&[BINARY_EXT, x, y, z, w]);
+            out.extend_from_slice(b);
+            Ok(())
+        }
+        Term::List(_) | Term::ImproperList(..) | Term::Tuple(_) | Term::Map(_) => {
+            if depth < RECURSION_LIMIT {
+                recursive(t, out, depth + 1)
+            } else {
+                iterative(t, out)
+            }
+        }
+        _ => write_leaf(t, out),
+    }
+}
+
+/// NEW_PID_EXT.
+#[inline(always)]
+fn pid(p: &Pid, out: &mut Vec<u8>) -> Fallible {
+    let node = p.node.as_str().as_bytes();
+    let n = node.len();
+    let mut words = [0u8; 12];
+    words[..4].copy_from_slice(&p.id.to_be_bytes());
+    words[4..8].copy_from_slice(&p.serial.to_be_bytes());
+    words[8..].copy_from_slice(&p.creation.to_be_bytes());
+    if n <= 16 {
+        // Tag, node and words in one fixed-size append (see `atom`).
+        let mut w = [0u8; 3 + 16 + 12];
+        w[0] = NEW_PID_EXT;
+        w[1] = SMALL_ATOM_UTF8_EXT;
+        w[2] = n as u8;
+        put_short(node, &mut w[3..]);
+        w[3 + n..3 + n + 12].copy_from_slice(&words);
+        let end = out.len() + 3 + n + 12;
+        out.extend_from_slice(&w);
+        out.truncate(end);
+    } else {
+        out.push(NEW_PID_EXT);
+        atom(&p.node, out)?;
+        out.extend_from_slice(&words);
     }
     Ok(())
 }
@@ -132,7 +201,7 @@ enum Job<'a> {
 }
 
 /// The same encoding with an explicit stack, for terms nested beyond the recursion limit.
-fn iterative(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+fn iterative(term: &Term, out: &mut Vec<u8>) -> Fallible {
     let mut jobs: Vec<Job<'_>> = Vec::new();
     let mut next = Some(term);
     loop {
@@ -195,6 +264,36 @@ fn iterative(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     }
 }
 
+/// Writes the leading integers of `elems` that fit in 32 bits (up to 64 of them) in one
+/// go, into bytes reserved for them all: the loop over a long integer list then keeps its
+/// position in a register instead of updating the vector's length per element. Returns how
+/// many it wrote. Kept out of line, so its loop is laid out on its own.
+#[inline(never)]
+fn int_run(elems: &[Term], out: &mut Vec<u8>) -> usize {
+    const CHUNK: usize = 64;
+    let start = out.len();
+    out.resize(start + 5 * CHUNK, 0);
+    let buf = &mut out[start..start + 5 * CHUNK];
+    let mut p = 0;
+    let mut k = 0;
+    for e in elems.iter().take(CHUNK) {
+        let Term::Int(i) = *e else { break };
+        let Ok(w) = i32::try_from(i) else { break };
+        let [a, b, c, d] = w.to_be_bytes();
+        let dst = &mut buf[p..p + 5];
+        if (0..=255).contains(&w) {
+            dst[..2].copy_from_slice(&[SMALL_INTEGER_EXT, d]);
+            p += 2;
+        } else {
+            dst.copy_from_slice(&[INTEGER_EXT, a, b, c, d]);
+            p += 5;
+        }
+        k += 1;
+    }
+    out.truncate(start + p);
+    k
+}
+
 /// `true` when a non-empty list is written as STRING_EXT: at most 65,535 elements, all
 /// integers 0..=255.
 #[inline]
@@ -203,7 +302,7 @@ fn is_string(l: &[Term]) -> bool {
 }
 
 #[inline]
-fn list_header(n: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+fn list_header(n: usize, out: &mut Vec<u8>) -> Fallible {
     out.push(LIST_EXT);
     out.extend_from_slice(&len32(n, "list")?.to_be_bytes());
     // At least two bytes per element: one reservation instead of many small growths.
@@ -211,8 +310,8 @@ fn list_header(n: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     Ok(())
 }
 
-#[inline]
-fn tuple_header(n: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+#[inline(always)]
+fn tuple_header(n: usize, out: &mut Vec<u8>) -> Fallible {
     if n <= 255 {
         out.extend_from_slice(&[SMALL_TUPLE_EXT, n as u8]);
     } else {
@@ -224,7 +323,7 @@ fn tuple_header(n: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
 
 /// Writes a term that is not a non-empty tuple, list or map (an empty list is `[]`, a
 /// string-like list is STRING_EXT).
-fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Fallible {
     match t {
         Term::Atom(a) => atom(a, out)?,
         Term::Int(i) => int(*i, out),
@@ -234,7 +333,7 @@ fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         }
         Term::Float(f) => {
             if !f.is_finite() {
-                return Err(EncodeError(format!("the float {f} has no Erlang equivalent")));
+                return Err(fail(format!("the float {f} has no Erlang equivalent")));
             }
             out.push(NEW_FLOAT_EXT);
             out.extend_from_slice(&f.to_bits().to_be_bytes());
@@ -259,9 +358,7 @@ fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
                 // Only the high `bits` of the last byte belong to the value.
                 out.push(last & (0xFFu8 << (8 - bits)));
             } else {
-                return Err(EncodeError(format!(
-                    "a bitstring with {bits} bits in its last byte"
-                )));
+                return Err(fail(format!("a bitstring with {bits} bits in its last byte")));
             }
         }
         Term::List(l) => {
@@ -277,13 +374,7 @@ fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
                 }));
             }
         }
-        Term::Pid(p) => {
-            out.push(NEW_PID_EXT);
-            atom(&p.node, out)?;
-            out.extend_from_slice(&p.id.to_be_bytes());
-            out.extend_from_slice(&p.serial.to_be_bytes());
-            out.extend_from_slice(&p.creation.to_be_bytes());
-        }
+        Term::Pid(p) => pid(p, out)?,
         Term::Port(p) => {
             if let Ok(id) = u32::try_from(p.id) {
                 out.push(NEW_PORT_EXT);
@@ -298,7 +389,7 @@ fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         }
         Term::Reference(r) => {
             if r.id.len() > 5 {
-                return Err(EncodeError(format!(
+                return Err(fail(format!(
                     "a reference of {} words: Erlang allows at most 5",
                     r.id.len()
                 )));
@@ -319,7 +410,7 @@ fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         }
         Term::InternalFun(f) => {
             if f.raw.first() != Some(&NEW_FUN_EXT) {
-                return Err(EncodeError(format!(
+                return Err(fail(format!(
                     "a local fun of module {} without the bytes it was received in: only a BEAM can \
                      encode local funs",
                     f.module.as_str()
@@ -328,22 +419,66 @@ fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
             out.extend_from_slice(&f.raw);
         }
         Term::Tuple(_) | Term::Map(_) | Term::ImproperList(..) => {
-            return Err(EncodeError("internal: a container reached write_leaf".into()));
+            return Err(fail("internal: a container reached write_leaf".into()));
         }
     }
     Ok(())
 }
 
-fn len32(n: usize, what: &str) -> Result<u32, EncodeError> {
+fn len32(n: usize, what: &str) -> Fallible<u32> {
     u32::try_from(n).map_err(|_| {
-        EncodeError(format!(
+        fail(format!(
             "a {what} of {n} elements or bytes: the limit is 2^32 - 1"
         ))
     })
 }
 
-#[inline]
-fn atom(a: &Atom, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+#[inline(always)]
+fn atom(a: &Atom, out: &mut Vec<u8>) -> Fallible {
+    let s = a.as_str().as_bytes();
+    if s.len() <= 16 {
+        // The whole atom built in a fixed-size array and appended at once, then cut to
+        // its length: no call into memcpy and one capacity check for the short atoms
+        // messages are made of.
+        let mut w = [0u8; 2 + 16];
+        w[0] = SMALL_ATOM_UTF8_EXT;
+        w[1] = s.len() as u8;
+        put_short(s, &mut w[2..]);
+        let end = out.len() + 2 + s.len();
+        out.extend_from_slice(&w);
+        out.truncate(end);
+        Ok(())
+    } else {
+        long_atom(a, out)
+    }
+}
+
+/// Copies `s` (at most 16 bytes) to the start of `dst` (at least 16 bytes) with two
+/// fixed-size, possibly overlapping, copies.
+#[inline(always)]
+fn put_short(s: &[u8], dst: &mut [u8]) {
+    let n = s.len();
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = s[0];
+            dst[n / 2] = s[n / 2];
+            dst[n - 1] = s[n - 1];
+        }
+        4..=7 => {
+            dst[..4].copy_from_slice(&s[..4]);
+            dst[n - 4..n].copy_from_slice(&s[n - 4..]);
+        }
+        8..=16 => {
+            dst[..8].copy_from_slice(&s[..8]);
+            dst[n - 8..n].copy_from_slice(&s[n - 8..]);
+        }
+        _ => dst[..n].copy_from_slice(s),
+    }
+}
+
+#[inline(never)]
+fn long_atom(a: &Atom, out: &mut Vec<u8>) -> Fallible {
     let s = a.as_str().as_bytes();
     if s.len() < 256 {
         out.push(SMALL_ATOM_UTF8_EXT);
@@ -351,7 +486,7 @@ fn atom(a: &Atom, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     } else {
         let chars = a.as_str().chars().count();
         if chars > MAX_ATOM_CHARS {
-            return Err(EncodeError(format!(
+            return Err(fail(format!(
                 "an atom of {chars} characters: Erlang allows at most 255"
             )));
         }
@@ -362,7 +497,7 @@ fn atom(a: &Atom, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     Ok(())
 }
 
-#[inline]
+#[inline(always)]
 fn int(i: i64, out: &mut Vec<u8>) {
     if (0..=255).contains(&i) {
         out.extend_from_slice(&[SMALL_INTEGER_EXT, i as u8]);
@@ -385,4 +520,79 @@ fn big(negative: bool, mag: &[u8], out: &mut Vec<u8>) {
     }
     out.push(negative as u8);
     out.extend_from_slice(mag);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The short-atom path copies with overlapping fixed-size words: every length it
+    /// handles, and the first past it, must come out byte for byte.
+    #[test]
+    fn atoms_of_every_short_length_encode_exactly() {
+        for n in 0..=40 {
+            let text: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            let mut out = vec![0xEE];
+            encode_body_to(&Term::atom(&text), &mut out).unwrap();
+            let mut want = vec![0xEE, SMALL_ATOM_UTF8_EXT, n as u8];
+            want.extend_from_slice(text.as_bytes());
+            assert_eq!(out, want, "atom of {n} bytes");
+        }
+    }
+
+    /// Pids with short node names are written in one piece: every node length on both
+    /// sides of that path must come out byte for byte.
+    #[test]
+    fn pids_with_nodes_of_every_short_length_encode_exactly() {
+        for n in 0..=24 {
+            let node: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            let p = Pid {
+                node: Atom::new(&node),
+                id: 0x01020304,
+                serial: 0x05060708,
+                creation: 0x090A0B0C,
+            };
+            let mut out = vec![0xEE];
+            encode_body_to(&Term::Pid(p), &mut out).unwrap();
+            let mut want = vec![0xEE, NEW_PID_EXT, SMALL_ATOM_UTF8_EXT, n as u8];
+            want.extend_from_slice(node.as_bytes());
+            want.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+            assert_eq!(out, want, "node of {n} bytes");
+        }
+    }
+
+    /// Long lists take the integer-run path: runs broken by big integers, atoms and
+    /// nested terms, with values at the edges of each encoding, must match the plain path.
+    #[test]
+    fn long_mixed_integer_lists_encode_element_by_element() {
+        let edges = [
+            0i64,
+            255,
+            256,
+            -1,
+            i32::MAX as i64,
+            i32::MIN as i64,
+            1 << 31,
+            -(1 << 31) - 1,
+        ];
+        let mut elems = Vec::new();
+        for i in 0..300i64 {
+            elems.push(Term::Int(edges[(i % 8) as usize] + i * (i % 3)));
+            if i % 97 == 0 {
+                elems.push(Term::atom("x"));
+            }
+            if i % 131 == 0 {
+                elems.push(Term::tuple(vec![Term::Int(i)]));
+            }
+        }
+        let mut out = Vec::new();
+        encode_body_to(&Term::list(elems.clone()), &mut out).unwrap();
+        let mut want = vec![LIST_EXT];
+        want.extend_from_slice(&(elems.len() as u32).to_be_bytes());
+        for e in &elems {
+            encode_body_to(e, &mut want).unwrap();
+        }
+        want.push(NIL_EXT);
+        assert_eq!(out, want);
+    }
 }
