@@ -58,10 +58,17 @@ test-static:
 	PATH="$$PATH:/usr/lib/erlang/bin" $(CARGO) test -p beamlink-e2e --test deploy_docker -- --ignored
 
 # The example app and `beamlink join` in pods started from k8s/'s manifests, then the CLI
-# against them (README.md, "make demo"). Pods are network namespaces: run as root.
-demo: deps
+# against them (README.md, "make demo"). Pods are network namespaces: as root. Without root
+# (or with LOOPBACK=1): three nodes with distinct names on 127.0.0.1 and a private EPMD,
+# which needs only Erlang/OTP and Elixir.
+LOOPBACK ?=
+demo:
+	@if [ "$$(id -u)" = 0 ] && [ -z "$(LOOPBACK)" ]; then $(MAKE) --no-print-directory deps; else \
+	  missing=""; for bin in erl elixir mix epmd; do command -v $$bin >/dev/null 2>&1 || [ -x /usr/lib/erlang/bin/$$bin ] || missing="$$missing $$bin"; done; \
+	  if [ -n "$$missing" ]; then echo "demo: missing:$$missing: install Erlang/OTP 25 or newer and Elixir 1.14 or newer (sudo make deps)" >&2; exit 2; fi; \
+	fi
 	$(CARGO) build --release -p beamlink-cli -p beamlink-e2e --bin beamlink --bin demo
-	PATH="$$PATH:/usr/lib/erlang/bin" $${CARGO_TARGET_DIR:-target}/release/demo $${CARGO_TARGET_DIR:-target}/release/beamlink
+	PATH="$$PATH:/usr/lib/erlang/bin" $${CARGO_TARGET_DIR:-target}/release/demo $(if $(LOOPBACK),--loopback) $${CARGO_TARGET_DIR:-target}/release/beamlink
 
 bench: deps
 	$(CARGO) bench -p beamlink-term --bench codec

@@ -9,8 +9,15 @@
 //! Elixir side's `Node.list(:hidden)`; then it stops everything it started (also on
 //! Ctrl-C or SIGTERM).
 //!
-//! Usage: `demo [PATH-TO-beamlink]` (default: the `beamlink` next to this binary). Needs root
-//! (network namespaces).
+//! Without root (or with `--loopback`), the same story on one host: three nodes of the
+//! example release with distinct names on 127.0.0.1 (`app1@127.0.0.1`, ...), a private
+//! EPMD on a free port for everything the demo starts, the Elixir nodes clustered through
+//! a static node list (the app's `CLUSTER_NODES`, as libcluster's Epmd strategy) and
+//! `beamlink join` finding them through that EPMD. A DNS name cannot tell nodes on one
+//! address apart (it would name every one `BASENAME@127.0.0.1`), so loopback mode uses no DNS.
+//!
+//! Usage: `demo [--loopback] [PATH-TO-beamlink]` (default: the `beamlink` next to this
+//! binary). The pods need root (network namespaces); loopback mode needs nothing.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -46,19 +53,38 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("demo: the pods are network namespaces, which need root: run `sudo make demo`");
-        return ExitCode::from(2);
+    let mut loopback = false;
+    let mut path = None;
+    for arg in std::env::args_os().skip(1) {
+        match arg.to_str() {
+            Some("--loopback") => loopback = true,
+            Some("-h" | "--help") => {
+                println!("usage: demo [--loopback] [PATH-TO-beamlink]");
+                return ExitCode::SUCCESS;
+            }
+            _ => path = Some(PathBuf::from(arg)),
+        }
     }
-    let beamlink = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(|| {
+    let beamlink = path.unwrap_or_else(|| {
         std::env::current_exe()
             .ok()
             .and_then(|e| e.parent().map(|d| d.join("beamlink")))
             .unwrap_or_else(|| PathBuf::from("beamlink"))
     });
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root && !loopback {
+        println!(
+            "demo: not root, so no pods (network namespaces need root): three nodes with distinct \
+             names on 127.0.0.1 instead (`sudo make demo` for the pods)"
+        );
+    }
     let started = Instant::now();
-    let result = run(&beamlink);
+    let result = if root && !loopback {
+        run(&beamlink)
+    } else {
+        run_loopback(&beamlink)
+    };
     println!(
         "\n== stopped everything the demo started ({:.0?} in all)",
         started.elapsed()
@@ -337,5 +363,369 @@ fn run(beamlink: &std::path::Path) -> Result<(), String> {
     drop(epmds);
     drop(dns);
     drop(net);
+    Ok(())
+}
+
+/// A child process of loopback mode, in its own process group (so that a Ctrl-C in the
+/// terminal reaches only the demo, which then stops it), stopped on drop: SIGTERM first
+/// (beamlink join disconnects cleanly), SIGKILL after two seconds.
+struct Proc {
+    child: Child,
+    name: String,
+}
+
+impl Proc {
+    fn spawn(name: &str, mut cmd: std::process::Command) -> Result<Proc, String> {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+        let child = cmd.spawn().map_err(|e| format!("start {name}: {e}"))?;
+        Ok(Proc {
+            child,
+            name: name.to_string(),
+        })
+    }
+
+    /// Fails with the reason when the process has exited.
+    fn check_running(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Err(format!("{} exited ({status})", self.name)),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // SAFETY: signalling our own child, which has not been reaped.
+            unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One node of the example release on 127.0.0.1.
+struct LoopbackApp {
+    node: String,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+    proc: Proc,
+}
+
+/// Runs `beamlink ARGS` with `env` (on a clean environment) and returns (success, stdout,
+/// stderr).
+fn beamlink_out(bl: &str, args: &[&str], env: &[(String, String)]) -> Result<(bool, String, String), String> {
+    let out = std::process::Command::new(bl)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("run {bl}: {e}"))?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// Runs `program args` on this host with `env` on a clean environment, prints `$ shown`
+/// and its output, indented.
+fn show_local(shown: &str, program: &str, args: &[&str], env: &[(String, String)]) -> Result<(), String> {
+    check_stop()?;
+    println!("$ {shown}");
+    let out = std::process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("run {program}: {e}"))?;
+    for line in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+    {
+        println!("  {line}");
+    }
+    if !out.status.success() {
+        println!("  (exit status {})", out.status.code().unwrap_or(-1));
+    }
+    Ok(())
+}
+
+/// Polls `ready` every 200 ms for up to `timeout`, stopping early on Ctrl-C or when
+/// `alive` fails; `what` names the wait in the error.
+fn wait_until(
+    what: &str,
+    timeout: Duration,
+    mut alive: impl FnMut() -> Result<(), String>,
+    mut ready: impl FnMut() -> Result<bool, String>,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        check_stop()?;
+        alive()?;
+        if ready()? {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{what} within {timeout:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Prints the lines `beamlink join` wrote since the last call.
+fn drain_join_log(lines: &std::sync::mpsc::Receiver<String>) {
+    for line in lines.try_iter() {
+        println!("  [beamlink join] {line}");
+    }
+}
+
+/// The demo on one host without root: distinct node names on 127.0.0.1, one private EPMD.
+fn run_loopback(beamlink: &std::path::Path) -> Result<(), String> {
+    use beamlink_e2e::free_port;
+    if !beamlink.exists() {
+        return Err(format!(
+            "{} is missing: build it with `cargo build --release -p beamlink-cli`",
+            beamlink.display()
+        ));
+    }
+    let bl = beamlink.to_str().ok_or("non-UTF-8 path")?.to_string();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let cookie = random_cookie();
+    let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+
+    section("building the example Elixir release (mix release app)");
+    let release = AppRelease::get();
+    println!("  {}", release.root.display());
+    check_stop()?;
+
+    let epmd_port = free_port();
+    section(&format!(
+        "a private EPMD on 127.0.0.1:{epmd_port} for everything the demo starts (ERL_EPMD_PORT={epmd_port})"
+    ));
+    let mut cmd = std::process::Command::new("epmd");
+    cmd.args(["-port", &epmd_port.to_string(), "-address", "127.0.0.1"])
+        .env_clear()
+        .env("PATH", &path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut epmd = Proc::spawn("epmd", cmd)?;
+    let epmd_addr = format!("127.0.0.1:{epmd_port}");
+    wait_until(
+        "epmd did not accept connections",
+        Duration::from_secs(10),
+        || epmd.check_running(),
+        || Ok(TcpStream::connect(&epmd_addr).is_ok()),
+    )?;
+    println!("  epmd -port {epmd_port} -address 127.0.0.1");
+
+    let names: Vec<String> = (1..=3).map(|i| format!("app{i}@127.0.0.1")).collect();
+    let cluster_nodes = names.join(",");
+    section("three nodes of the example release, distinct names on 127.0.0.1");
+    println!(
+        "  no DNS name here: a name's records are addresses, all three are 127.0.0.1, so \
+         --dns/--basename would make\n  one node name (app@127.0.0.1) of them. The Elixir nodes \
+         cluster through a static list\n  (CLUSTER_NODES, as libcluster's Epmd strategy) and \
+         beamlink finds them at the EPMD (--epmd)."
+    );
+    let cli_env = vec![
+        ("PATH".to_string(), path.clone()),
+        ("BEAMLINK_COOKIE".to_string(), cookie.clone()),
+        ("ERL_EPMD_PORT".to_string(), epmd_port.to_string()),
+    ];
+    let mut apps: Vec<LoopbackApp> = Vec::new();
+    for (i, node) in names.iter().enumerate() {
+        check_stop()?;
+        let home = scratch.path().join(format!("home{}", i + 1));
+        let tmp = scratch.path().join(format!("tmp{}", i + 1));
+        for d in [&home, &tmp] {
+            std::fs::create_dir_all(d).map_err(|e| format!("create {}: {e}", d.display()))?;
+        }
+        let dist_port = free_port();
+        let env: Vec<(String, String)> = [
+            ("PATH", path.clone()),
+            ("HOME", home.display().to_string()),
+            ("RELEASE_TMP", tmp.display().to_string()),
+            ("RELEASE_NODE", node.clone()),
+            ("RELEASE_COOKIE", cookie.clone()),
+            ("DIST_PORT", dist_port.to_string()),
+            ("ERL_EPMD_PORT", epmd_port.to_string()),
+            // The demo's EPMD is running: never start (and leave behind) another.
+            ("ELIXIR_ERL_OPTIONS", "-start_epmd false".to_string()),
+            ("CLUSTER_NODES", cluster_nodes.clone()),
+            ("CLUSTER_POLL_MS", "1000".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let log = scratch.path().join(format!("app{}.log", i + 1));
+        let file = std::fs::File::create(&log).map_err(|e| format!("create {}: {e}", log.display()))?;
+        let err = file.try_clone().map_err(|e| e.to_string())?;
+        let mut cmd = std::process::Command::new(release.bin());
+        cmd.arg("start")
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err);
+        let proc = Proc::spawn(node, cmd)?;
+        apps.push(LoopbackApp {
+            node: node.clone(),
+            env,
+            log,
+            proc,
+        });
+        println!("  RELEASE_NODE={node} DIST_PORT={dist_port} CLUSTER_NODES={cluster_nodes} bin/app start");
+    }
+    for app in &mut apps {
+        let node = app.node.clone();
+        let log = app.log.clone();
+        let result = wait_until(
+            &format!("{node} did not register :greeter"),
+            Duration::from_secs(60),
+            || app.proc.check_running(),
+            || {
+                let (ok, out, _) = beamlink_out(
+                    &bl,
+                    &["rpc", &node, "erlang", "whereis", "greeter", "--timeout", "2"],
+                    &cli_env,
+                )?;
+                Ok(ok && out.trim_start().starts_with('<'))
+            },
+        );
+        if let Err(e) = result {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            return Err(format!("{e}; its output:\n{text}"));
+        }
+    }
+    for app in &mut apps {
+        let node = app.node.clone();
+        wait_until(
+            &format!("{node} did not connect to the other two"),
+            Duration::from_secs(30),
+            || app.proc.check_running(),
+            || {
+                let (ok, out, _) = beamlink_out(&bl, &["eval", &node, "length(nodes())."], &cli_env)?;
+                Ok(ok && out.trim() == "2")
+            },
+        )?;
+        println!("  {node} up: :greeter registered, connected to the other two");
+    }
+
+    let me = "beamlink@127.0.0.1";
+    let http_port = free_port();
+    let http = SocketAddr::from(([127, 0, 0, 1], http_port));
+    let epmd_src = format!("127.0.0.1:{epmd_port}");
+    let join_args = [
+        "join",
+        "--name",
+        me,
+        "--epmd",
+        &epmd_src,
+        "--epmd-port",
+        &epmd_port.to_string(),
+        "--listen",
+        "127.0.0.1",
+        "--interval",
+        "2s",
+        "--http",
+        &http.to_string(),
+    ]
+    .map(str::to_string);
+    section("beamlink join: every node registered at the EPMD (libcluster's Epmd/ErlangHosts style)");
+    println!("$ BEAMLINK_COOKIE=... beamlink {}", join_args.join(" "));
+    let mut cmd = std::process::Command::new(&bl);
+    cmd.args(&join_args)
+        .env_clear()
+        .envs(cli_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut join = Proc::spawn("beamlink join", cmd)?;
+    let stdout = join.child.stdout.take().ok_or("no stdout")?;
+    let (tx, join_lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut ready_body = String::new();
+    wait_until(
+        "beamlink join did not become ready",
+        Duration::from_secs(30),
+        || join.check_running(),
+        || match http_get(http, "/readyz") {
+            Ok((200, body)) => {
+                ready_body = body;
+                Ok(true)
+            }
+            _ => Ok(false),
+        },
+    )?;
+    drain_join_log(&join_lines);
+    println!("  GET http://{http}/readyz -> 200 {}", ready_body.trim());
+
+    section("the CLI");
+    let app1 = names[0].clone();
+    let shown_env = format!("ERL_EPMD_PORT={epmd_port} BEAMLINK_COOKIE=...");
+    show_local(
+        &format!("{shown_env} beamlink list --epmd 127.0.0.1"),
+        &bl,
+        &["list", "--epmd", "127.0.0.1"],
+        &cli_env,
+    )?;
+    show_local(
+        &format!("{shown_env} beamlink ping {app1}"),
+        &bl,
+        &["ping", &app1],
+        &cli_env,
+    )?;
+    let req = r#"{hello, <<"demo">>}"#;
+    show_local(
+        &format!("{shown_env} beamlink rpc {app1} gen_server call greeter '{req}'"),
+        &bl,
+        &["rpc", &app1, "gen_server", "call", "greeter", req],
+        &cli_env,
+    )?;
+
+    section("the Elixir side");
+    let expr = "IO.inspect(Node.list(:hidden)); IO.inspect(Node.list())";
+    let bin = release.bin();
+    let bin = bin.to_str().ok_or("non-UTF-8 path")?;
+    show_local(
+        &format!("bin/app rpc '{expr}'   # RELEASE_NODE={app1}"),
+        bin,
+        &["rpc", expr],
+        &apps[0].env,
+    )?;
+    println!("  (Node.list(:hidden) also shows this `bin/app rpc` command's own rpc-... node)");
+    drain_join_log(&join_lines);
+    check_stop()?;
+
+    section("stopping");
+    drop(join);
+    // What join printed while stopping: the reader thread ends with the pipe.
+    while let Ok(line) = join_lines.recv_timeout(Duration::from_secs(2)) {
+        println!("  [beamlink join] {line}");
+    }
+    for app in apps {
+        println!("  {}", app.node);
+    }
+    drop(epmd);
+    println!("  epmd on port {epmd_port}");
     Ok(())
 }
