@@ -445,10 +445,11 @@ impl Drop for BeamlinkEpmd {
 }
 
 /// The `beamlink` binary of this build (target/<profile>/beamlink next to the test
-/// executable), built with `cargo build -p beamlink-cli` when missing.
+/// executable), brought up to date with `cargo build` once per test process.
 pub fn beamlink_bin() -> std::path::PathBuf {
     static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| workspace_bin("beamlink-cli", "beamlink")).clone()
+    BIN.get_or_init(|| workspace_bin("beamlink-cli", "beamlink"))
+        .clone()
 }
 
 /// Polls `cond` every 20 ms until it holds or `timeout` passes; true if it held. For

@@ -207,8 +207,14 @@ fn short_names_dynamic_names_and_epmd_less_peers() {
     let out = run(&["ping", "--dynamic", &ghost, short.node()], &env);
     assert_eq!(out.code, 1, "{out:?}");
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert!(lines[0].starts_with("pang") && lines[0].contains("name not registered"), "{out:?}");
-    assert!(lines[1].starts_with("pong") && lines[1].contains(short.node()), "{out:?}");
+    assert!(
+        lines[0].starts_with("pang") && lines[0].contains("name not registered"),
+        "{out:?}"
+    );
+    assert!(
+        lines[1].starts_with("pong") && lines[1].contains(short.node()),
+        "{out:?}"
+    );
     // An explicit name.
     let out = run(&["ping", "--sname", "operator", short.node()], &env);
     assert_eq!(out.code, 0, "{out:?}");
