@@ -195,13 +195,18 @@ fn send_reaches_registered_processes_on_erlang_and_elixir() {
         _epmd: epmd,
     };
     // The harness evaluates in one process: register it and read its mailbox.
-    erl.eval("register(box, self()).");
+    // It also watches node-ups: beamlink's own node must not be named after the
+    // registered name (a flag id clash once made `send N box T` connect as `box@host`).
+    erl.eval("register(box, self()), net_kernel:monitor_nodes(true, [{node_type, all}]).");
     let out = env.run(&["send", erl.node(), "box", "{hello, <<\"world\">>, [1,2]}"]);
     assert_eq!(out.code, 0, "{out:?}");
+    let sender = erl.eval("receive {nodeup, N, _} -> atom_to_list(N) after 5000 -> timeout end.");
+    assert!(sender.starts_with("\"beamlink_"), "sent from {sender}");
     assert_eq!(
-        erl.eval("receive M -> M after 5000 -> timeout end."),
+        erl.eval("receive {hello, _, _} = M -> M after 5000 -> timeout end."),
         "{hello,<<\"world\">>,[1,2]}"
     );
+    erl.eval("net_kernel:monitor_nodes(false, [{node_type, all}]).");
     ex.eval("Process.register(self(), :box)");
     let out = env.run(&["send", ex.node(), "box", "#{a => 1}"]);
     assert_eq!(out.code, 0, "{out:?}");

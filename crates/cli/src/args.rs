@@ -379,8 +379,10 @@ pub struct EvalArgs {
 pub struct SendArgs {
     /// The node (name@host).
     pub node: String,
-    /// The registered name of the process on that node.
-    pub name: String,
+    /// The registered name of the process on that node. (Its own id: the global `--name`
+    /// option is beamlink's node name, and clap would merge two arguments named alike.)
+    #[arg(id = "registered_name", value_name = "NAME")]
+    pub registered: String,
     /// The message, one Erlang term in text syntax.
     #[arg(allow_hyphen_values = true)]
     pub term: String,

@@ -14,7 +14,7 @@ pub fn run(args: SendArgs, common: &Common) -> i32 {
             return Failure::usage(format!("the message is not an Erlang term: {e}")).report("send");
         }
     };
-    if args.name.is_empty() || args.name.chars().count() > 255 {
+    if args.registered.is_empty() || args.registered.chars().count() > 255 {
         return Failure::usage("NAME must be a registered name of 1 to 255 characters").report("send");
     }
     let runtime = match super::runtime("send") {
@@ -25,11 +25,15 @@ pub fn run(args: SendArgs, common: &Common) -> i32 {
         let node = super::open(common, &args.node).await?;
         let mb = node.mailbox().map_err(|e| Failure::failed(e.to_string()))?;
         let dest = Dest::Remote {
-            name: Atom::new(&args.name),
+            name: Atom::new(&args.registered),
             node: Atom::new(&args.node),
         };
-        mb.send(dest, msg)
-            .map_err(|e| Failure::failed(format!("cannot send to {} on {}: {e}", args.name, args.node)))?;
+        mb.send(dest, msg).map_err(|e| {
+            Failure::failed(format!(
+                "cannot send to {} on {}: {e}",
+                args.registered, args.node
+            ))
+        })?;
         // Signals on one connection arrive in order: once this answers, the message is there.
         crate::reach::round_trip(&node, &args.node, common.timeout)
             .await
