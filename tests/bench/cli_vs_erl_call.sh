@@ -16,8 +16,11 @@ for tool in hyperfine erl epmd "$ERL_CALL"; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is missing (make deps; apt-get install hyperfine)" >&2; exit 2; }
 done
 
-(cd "$ROOT" && cargo build --release -q -p beamlink-cli)
-BEAMLINK="$ROOT/target/release/beamlink"
+# BEAMLINK=PATH times an already built binary instead of building target/release/beamlink.
+if [ -z "${BEAMLINK:-}" ]; then
+  (cd "$ROOT" && cargo build --release -q -p beamlink-cli)
+  BEAMLINK="$ROOT/target/release/beamlink"
+fi
 
 WORK=$(mktemp -d)
 EPMD_PID=""; ERL_PID=""
