@@ -5,6 +5,8 @@
 #
 # Usage: tests/bench/cli_vs_erl_call.sh [RUNS]   (from the repository root; builds the
 # release binary first). The cookie is in a private HOME, never in a process argument.
+# BEAMLINK_BEFORE=PATH also times another beamlink binary (e.g. a build of an earlier
+# commit) in the same rounds, for a before/after comparison on the same node.
 set -euo pipefail
 
 RUNS=${1:-300}
@@ -14,8 +16,11 @@ for tool in hyperfine erl epmd "$ERL_CALL"; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is missing (make deps; apt-get install hyperfine)" >&2; exit 2; }
 done
 
-(cd "$ROOT" && cargo build --release -q -p beamlink-cli)
-BEAMLINK="$ROOT/target/release/beamlink"
+# BEAMLINK=PATH times an already built binary instead of building target/release/beamlink.
+if [ -z "${BEAMLINK:-}" ]; then
+  (cd "$ROOT" && cargo build --release -q -p beamlink-cli)
+  BEAMLINK="$ROOT/target/release/beamlink"
+fi
 
 WORK=$(mktemp -d)
 EPMD_PID=""; ERL_PID=""
@@ -46,6 +51,12 @@ for _ in $(seq 1 300); do
 done
 "$ERL_CALL" -n "$NODE" -a 'erlang node []' >/dev/null || { echo "bench: $NODE did not start" >&2; exit 1; }
 "$BEAMLINK" ping "$NODE" >/dev/null || { echo "bench: beamlink cannot ping $NODE" >&2; exit 1; }
+BEFORE=()
+if [ -n "${BEAMLINK_BEFORE:-}" ]; then
+  "$BEAMLINK_BEFORE" ping "$NODE" >/dev/null || { echo "bench: $BEAMLINK_BEFORE cannot ping $NODE" >&2; exit 1; }
+  BEFORE=(-n "before: beamlink rpc" "$BEAMLINK_BEFORE rpc $NODE erlang node"
+          -n "before: beamlink ping" "$BEAMLINK_BEFORE ping $NODE")
+fi
 
 # The machine's load drifts; hyperfine runs one command after the other. So the three
 # commands are timed in ROUNDS short rounds, and each round's ratio compares runs made
@@ -56,7 +67,7 @@ for r in $(seq 1 "$ROUNDS"); do
   hyperfine -N --style none --warmup 10 --runs "$PER_ROUND" --export-csv "$WORK/round_$r.csv" \
     -n "erl_call -a 'erlang node []'" "$ERL_CALL -n $NODE -a 'erlang node []'" \
     -n "beamlink rpc NODE erlang node" "$BEAMLINK rpc $NODE erlang node" \
-    -n "beamlink ping NODE" "$BEAMLINK ping $NODE"
+    -n "beamlink ping NODE" "$BEAMLINK ping $NODE" "${BEFORE[@]}"
 done
 
 # Each CSV: command,mean,stddev,median,user,system,min,max (seconds).

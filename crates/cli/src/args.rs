@@ -30,11 +30,44 @@ impl Cli {
     /// goes through the whole parser, so messages and help are the same either way.
     pub fn parse_args() -> Result<Cli, clap::Error> {
         let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-        match quick_parse(&argv) {
+        match plain_parse(&argv).or_else(|| quick_parse(&argv)) {
             Some(cli) => Ok(cli),
             None => Cli::try_parse_from(&argv),
         }
     }
+}
+
+/// `ping NODE...` and `rpc NODE MODULE FUNCTION [ARG...]` without a single option, the
+/// forms a script runs in a loop, parsed without clap (building even one command's
+/// parser costs more than the rest of the start-up); `None` for anything else, which
+/// the parsers then decide. The result is what clap would give for the same words.
+fn plain_parse(argv: &[std::ffi::OsString]) -> Option<Cli> {
+    let words: Vec<&str> = argv.iter().skip(1).map(|a| a.to_str()).collect::<Option<_>>()?;
+    if words
+        .iter()
+        .any(|w| w.starts_with('-') || w.is_empty() || *w == "help")
+    {
+        return None;
+    }
+    let common = Common {
+        timeout: std::time::Duration::from_secs(5),
+        ..Common::default()
+    };
+    let command = match words.as_slice() {
+        ["ping", nodes @ ..] if !nodes.is_empty() => Command::Ping(PingArgs {
+            nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            count: 1,
+        }),
+        ["rpc", node, module, function, args @ ..] => Command::Rpc(RpcArgs {
+            node: node.to_string(),
+            module: module.to_string(),
+            function: function.to_string(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            elixir: false,
+        }),
+        _ => return None,
+    };
+    Some(Cli { common, command })
 }
 
 /// The parse with only the named command's parser, or `None` to use the whole one.
@@ -551,6 +584,41 @@ mod tests {
             vec!["beamlink", "nosuchcommand"],
         ] {
             assert!(both(&args).0.is_none(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_plain_parse_agrees_with_the_whole_parser() {
+        for args in [
+            vec!["beamlink", "ping", "a@h"],
+            vec!["beamlink", "ping", "a@h", "b@127.0.0.1"],
+            vec!["beamlink", "rpc", "a@h", "erlang", "node"],
+            vec!["beamlink", "rpc", "a@h", "lists", "seq", "1", "3"],
+            vec!["beamlink", "rpc", "a@h", "m", "f", "{x, \"y z\"}"],
+        ] {
+            let argv: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            let plain = plain_parse(&argv).unwrap_or_else(|| panic!("plain parse of {args:?}"));
+            let full = Cli::try_parse_from(&argv).unwrap();
+            assert_eq!(format!("{plain:?}"), format!("{full:?}"), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_plain_parse_leaves_options_and_other_commands_to_clap() {
+        for args in [
+            vec!["beamlink", "ping"],
+            vec!["beamlink", "ping", "a@h", "-c", "2"],
+            vec!["beamlink", "rpc", "a@h", "m"],
+            vec!["beamlink", "rpc", "a@h", "m", "f", "-1"],
+            vec!["beamlink", "rpc", "a@h", "m", "f", "--elixir"],
+            vec!["beamlink", "--quiet", "ping", "a@h"],
+            vec!["beamlink", "ping", "help"],
+            vec!["beamlink", "ping", ""],
+            vec!["beamlink", "list", "a@h"],
+            vec!["beamlink"],
+        ] {
+            let argv: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            assert!(plain_parse(&argv).is_none(), "{args:?}");
         }
     }
 

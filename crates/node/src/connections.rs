@@ -426,6 +426,15 @@ impl Arbiter for Connections {
 pub(crate) async fn resolve(lookup: &PortLookup, peer: &str) -> Result<SocketAddr, String> {
     let port = lookup.resolve(peer).await.map_err(|e| e.to_string())?;
     let host = port.host.clone();
+    // An IP address needs no resolver: no blocking thread, no NSS (the common case for
+    // one-shot commands, whose first connection would otherwise wait for that thread).
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        return Ok(SocketAddr::new(ip, port.port));
+    }
     let target = format!("{}:{}", host, port.port);
     tokio::task::spawn_blocking(move || target.to_socket_addrs().map(|mut a| a.next()))
         .await
