@@ -214,22 +214,30 @@ impl Connections {
             });
         };
         let mut entry = self.new_entry(State::Connecting);
-        let id = entry.id;
         entry.queued = 1;
         let _ = entry.tx.send(item);
-        t.insert(peer.clone(), entry);
-        drop(t);
-        let task = setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
-        self.set_attempt(peer, id, task.abort_handle());
+        self.start_attempt(&mut t, node, setup, peer, entry);
         Ok(())
     }
 
-    fn set_attempt(&self, peer: &Atom, id: u64, attempt: tokio::task::AbortHandle) {
-        if let Some(e) = self.lock().get_mut(peer) {
-            if e.id == id && matches!(e.state, State::Connecting) {
-                e.attempt = Some(attempt);
-            }
-        }
+    /// Inserts the connecting `entry` and spawns its attempt, with the table locked
+    /// throughout: the entry holds the attempt's abort handle before anyone can see
+    /// the entry, so a simultaneous connect that our attempt loses always cancels it
+    /// (a stale attempt left running could complete at the peer later, after the
+    /// connection that replaced it, and disturb the peer's next connection).
+    fn start_attempt(
+        &self,
+        t: &mut HashMap<Atom, Entry>,
+        node: &Node,
+        setup: &DistSetup,
+        peer: &Atom,
+        mut entry: Entry,
+    ) {
+        let task = setup
+            .runtime
+            .spawn(connect_task(node.clone(), peer.clone(), entry.id));
+        entry.attempt = Some(task.abort_handle());
+        t.insert(peer.clone(), entry);
     }
 
     /// Starts connecting to `peer` when no connection exists, and returns `None` when
@@ -258,11 +266,7 @@ impl Connections {
             });
         };
         let entry = self.new_entry(State::Connecting);
-        let id = entry.id;
-        t.insert(peer.clone(), entry);
-        drop(t);
-        let task = setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
-        self.set_attempt(peer, id, task.abort_handle());
+        self.start_attempt(&mut t, node, setup, peer, entry);
         Ok(Some(events))
     }
 
@@ -454,6 +458,10 @@ impl Arbiter for Connections {
 pub(crate) async fn resolve(lookup: &PortLookup, peer: &str) -> Result<SocketAddr, String> {
     let port = lookup.resolve(peer).await.map_err(|e| e.to_string())?;
     let host = port.host.clone();
+    // An address needs no lookup (and no trip through the blocking pool).
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port.port));
+    }
     let target = format!("{}:{}", host, port.port);
     tokio::task::spawn_blocking(move || target.to_socket_addrs().map(|mut a| a.next()))
         .await
@@ -466,12 +474,18 @@ async fn connect_task(node: Node, peer: Atom, id: u64) {
     let conns = &node.inner.connections;
     let Some(setup) = conns.setup.get() else { return };
     let result = match resolve(&setup.lookup, &peer).await {
-        Ok(addr) => Connection::connect(addr, &peer, &setup.handshake, &setup.connection, conns)
-            .await
-            .map_err(|e| {
-                let lost = matches!(e, beamlink_dist::HandshakeError::SimultaneousLost { .. });
-                (e.to_string(), lost)
-            }),
+        Ok(addr) => Connection::connect(
+            addr,
+            &peer,
+            &setup.handshake,
+            &setup.connection,
+            &AttemptArbiter { conns, id },
+        )
+        .await
+        .map_err(|e| {
+            let lost = matches!(e, beamlink_dist::HandshakeError::SimultaneousLost { .. });
+            (e.to_string(), lost)
+        }),
         Err(e) => Err((format!("cannot find {peer}: {e}"), false)),
     };
     match result {
@@ -495,6 +509,30 @@ async fn connect_task(node: Node, peer: Atom, id: u64) {
                 conns.notify_removed();
             }
         }
+    }
+}
+
+/// The arbiter of our attempt `id`: it is still wanted only while it owns the entry
+/// and the entry is connecting. An attempt whose entry is gone (the connection it was
+/// for came and went) or was handed over is stale: the `alive` question is answered
+/// `false` and the peer keeps the connection it has.
+struct AttemptArbiter<'a> {
+    conns: &'a Connections,
+    id: u64,
+}
+
+impl Arbiter for AttemptArbiter<'_> {
+    fn accept_pending(&self, request: &AcceptRequest) -> AcceptDecision {
+        self.conns.accept_pending(request)
+    }
+    fn is_pending(&self, peer: &str) -> bool {
+        matches!(
+            self.conns.lock().get(&Atom::new(peer)),
+            Some(Entry { id, state: State::Connecting, .. }) if *id == self.id
+        )
+    }
+    fn wait_pending<'a>(&'a self, peer: &'a str) -> BoxFuture<'a, ()> {
+        self.conns.wait_pending(peer)
     }
 }
 
