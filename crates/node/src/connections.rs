@@ -459,7 +459,11 @@ pub(crate) async fn resolve(lookup: &PortLookup, peer: &str) -> Result<SocketAdd
     let port = lookup.resolve(peer).await.map_err(|e| e.to_string())?;
     let host = port.host.clone();
     // An address needs no lookup (and no trip through the blocking pool).
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
         return Ok(SocketAddr::new(ip, port.port));
     }
     let target = format!("{}:{}", host, port.port);
