@@ -402,3 +402,43 @@ fn send_wait_holds_a_sender_back_while_the_peer_does_not_read() {
         "{sent} messages were accepted before the sender was held back"
     );
 }
+
+/// A connect right after a disconnect answers for its own connection: the old
+/// connection's `Down` (published once `noconnection` has fired for every local
+/// process, which takes a while with many of them) never fails it. And `disconnect`
+/// returns only once the monitors across the connection have fired.
+#[test]
+fn a_connect_right_after_a_disconnect_is_not_failed_by_the_old_connection() {
+    let epmd = Epmd::start();
+    let erl = Beam::erlang().epmd(epmd.port).start();
+    let rt = runtime();
+    let node = rt
+        .block_on(
+            Node::builder(&name("redial"))
+                .cookie(erl.cookie())
+                .epmd(EpmdMode::External { port: epmd.port })
+                .start(),
+        )
+        .unwrap();
+    // Many local processes: firing `noconnection` across a connection takes long
+    // enough that a new connection can be up before the old one has finished going.
+    let idle: Vec<_> = (0..50_000).map(|_| node.mailbox().unwrap()).collect();
+    let mut watcher = node.mailbox().unwrap();
+    for round in 0..5 {
+        rt.block_on(node.connect(erl.node()))
+            .unwrap_or_else(|e| panic!("round {round}: connect: {e}"));
+        watcher.monitor_name("init", erl.node());
+        assert!(rt.block_on(node.disconnect(erl.node())), "round {round}");
+        let down = watcher.try_recv().unwrap();
+        let fired = down.as_ref().and_then(|d| d.as_tuple().map(|t| t.to_vec()));
+        assert!(
+            matches!(fired.as_deref(), Some([tag, .., reason])
+                if *tag == Term::atom("DOWN") && *reason == Term::atom("noconnection")),
+            "round {round}: the monitor had not fired when disconnect returned: {down:?}"
+        );
+        rt.block_on(node.connect(erl.node()))
+            .unwrap_or_else(|e| panic!("round {round}: connect right after disconnect: {e}"));
+        assert!(node.is_connected(erl.node()), "round {round}");
+    }
+    drop(idle);
+}

@@ -10,6 +10,12 @@
 //! The table also answers the handshake's questions ([`Arbiter`]): simultaneous
 //! connects are decided as `net_kernel` decides them, a second connection from a peer
 //! we believe connected is answered `alive`.
+//!
+//! Every [`NodeEvent`] is published under the table lock, in the same critical section
+//! as the change it reports (an entry becoming up, an entry removed). So a subscriber
+//! that looks at the table and subscribes under that lock (see [`Node::connect`]) sees
+//! exactly the events of the entries that follow its snapshot: never the late `Down`
+//! of a connection that was already gone when it looked.
 
 use crate::error::Error;
 use crate::node::Node;
@@ -24,7 +30,7 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use tokio::sync::{broadcast, mpsc, Notify};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 
 /// A change in the set of connected nodes, as `net_kernel:monitor_nodes/2` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +81,9 @@ enum State {
         hidden: bool,
         exit_payload: bool,
         handle: ConnectionHandle,
+        /// Closed (its sender dropped) once the connection's task has finished: entry
+        /// removed, `Down` published, links and monitors fired.
+        finished: watch::Receiver<()>,
     },
 }
 
@@ -205,34 +214,50 @@ impl Connections {
             });
         };
         let mut entry = self.new_entry(State::Connecting);
-        let id = entry.id;
         entry.queued = 1;
         let _ = entry.tx.send(item);
-        t.insert(peer.clone(), entry);
-        drop(t);
-        let task = setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
-        self.set_attempt(peer, id, task.abort_handle());
+        self.start_attempt(&mut t, node, setup, peer, entry);
         Ok(())
     }
 
-    fn set_attempt(&self, peer: &Atom, id: u64, attempt: tokio::task::AbortHandle) {
-        if let Some(e) = self.lock().get_mut(peer) {
-            if e.id == id && matches!(e.state, State::Connecting) {
-                e.attempt = Some(attempt);
-            }
-        }
+    /// Inserts the connecting `entry` and spawns its attempt, with the table locked
+    /// throughout: the entry holds the attempt's abort handle before anyone can see
+    /// the entry, so a simultaneous connect that our attempt loses always cancels it
+    /// (a stale attempt left running could complete at the peer later, after the
+    /// connection that replaced it, and disturb the peer's next connection).
+    fn start_attempt(
+        &self,
+        t: &mut HashMap<Atom, Entry>,
+        node: &Node,
+        setup: &DistSetup,
+        peer: &Atom,
+        mut entry: Entry,
+    ) {
+        let task = setup
+            .runtime
+            .spawn(connect_task(node.clone(), peer.clone(), entry.id));
+        entry.attempt = Some(task.abort_handle());
+        t.insert(peer.clone(), entry);
     }
 
-    /// Starts connecting to `peer` when no connection exists.
-    pub fn ensure(&self, node: &Node, peer: &Atom) -> Result<(), Error> {
-        if self.lock().contains_key(peer) {
-            return Ok(());
+    /// Starts connecting to `peer` when no connection exists, and returns `None` when
+    /// a connection is up, else the events from the moment the table was looked at:
+    /// the first `Up` or `Down` for `peer` among them is the outcome of the entry
+    /// pending then (ours or the one we found), never that of an older connection.
+    fn watch_connect(
+        &self,
+        node: &Node,
+        peer: &Atom,
+    ) -> Result<Option<broadcast::Receiver<NodeEvent>>, Error> {
+        // Subscribing under the lock that every publication takes (see the module doc).
+        let mut t = self.lock();
+        let events = self.events.subscribe();
+        match t.get(peer).map(|e| &e.state) {
+            Some(State::Up { .. }) => return Ok(None),
+            Some(_) => return Ok(Some(events)),
+            None => {}
         }
         // A ping-less start: an empty raw queue entry is enough to begin.
-        let mut t = self.lock();
-        if t.contains_key(peer) {
-            return Ok(());
-        }
         let setup = self.setup.get().filter(|_| !self.stopped.load(Ordering::Acquire));
         let Some(setup) = setup else {
             return Err(Error::Connect {
@@ -241,12 +266,8 @@ impl Connections {
             });
         };
         let entry = self.new_entry(State::Connecting);
-        let id = entry.id;
-        t.insert(peer.clone(), entry);
-        drop(t);
-        let task = setup.runtime.spawn(connect_task(node.clone(), peer.clone(), id));
-        self.set_attempt(peer, id, task.abort_handle());
-        Ok(())
+        self.start_attempt(&mut t, node, setup, peer, entry);
+        Ok(Some(events))
     }
 
     /// `true` when the connection to `peer` is up.
@@ -284,30 +305,33 @@ impl Connections {
     /// is gone from the table (its links and monitors have fired). Returns whether one
     /// existed.
     pub async fn disconnect(&self, peer: &Atom) -> bool {
-        let (handle, id) = match self.lock().get(peer) {
+        let (handle, mut finished) = match self.lock().get(peer) {
             Some(Entry {
-                state: State::Up { handle, .. },
-                id,
+                state: State::Up { handle, finished, .. },
                 ..
-            }) => (handle.clone(), *id),
+            }) => (handle.clone(), finished.clone()),
             _ => return false,
         };
         handle.close().await;
-        loop {
-            let removed = self.removed.notified();
-            if !matches!(self.lock().get(peer), Some(e) if e.id == id) {
-                return true;
-            }
-            removed.await;
-        }
+        // Not merely "gone from the table": the connection's task removes the entry,
+        // then publishes `Down` and fires links and monitors; wait for all of it, so a
+        // `connect` right after this never sees this connection's `Down`.
+        while finished.changed().await.is_ok() {}
+        true
     }
 
-    /// Removes the entry of attempt `id`; returns whether it was still the owner.
-    fn remove(&self, peer: &Atom, id: u64) -> bool {
+    /// Removes the entry of attempt `id` and, in the same critical section, publishes
+    /// `Down` with `reason`; returns whether the attempt still owned the entry (a
+    /// replaced attempt removes and reports nothing).
+    fn remove(&self, peer: &Atom, id: u64, reason: String) -> bool {
         let mut t = self.lock();
         let owned = t.get(peer).is_some_and(|e| e.id == id);
         if owned {
             t.remove(peer);
+            self.publish(NodeEvent::Down {
+                node: peer.clone(),
+                reason,
+            });
         }
         owned
     }
@@ -324,6 +348,7 @@ impl Connections {
         peer: &Atom,
         id: Option<u64>,
         est: &Established,
+        finished: watch::Receiver<()>,
     ) -> Option<(u64, mpsc::UnboundedReceiver<Queued>)> {
         let mut t = self.lock();
         let entry = match t.get_mut(peer) {
@@ -344,8 +369,15 @@ impl Connections {
             hidden: est.peer.hidden,
             exit_payload: est.peer.flags.contains(DistFlags::EXIT_PAYLOAD),
             handle: est.handle.clone(),
+            finished,
         };
-        Some((entry.id, rx))
+        let id = entry.id;
+        // Under the lock: `Up` is ordered with every other change of the entry.
+        self.publish(NodeEvent::Up {
+            node: peer.clone(),
+            hidden: est.peer.hidden,
+        });
+        Some((id, rx))
     }
 
     fn publish(&self, ev: NodeEvent) {
@@ -447,12 +479,18 @@ async fn connect_task(node: Node, peer: Atom, id: u64) {
     let conns = &node.inner.connections;
     let Some(setup) = conns.setup.get() else { return };
     let result = match resolve(&setup.lookup, &peer).await {
-        Ok(addr) => Connection::connect(addr, &peer, &setup.handshake, &setup.connection, conns)
-            .await
-            .map_err(|e| {
-                let lost = matches!(e, beamlink_dist::HandshakeError::SimultaneousLost { .. });
-                (e.to_string(), lost)
-            }),
+        Ok(addr) => Connection::connect(
+            addr,
+            &peer,
+            &setup.handshake,
+            &setup.connection,
+            &AttemptArbiter { conns, id },
+        )
+        .await
+        .map_err(|e| {
+            let lost = matches!(e, beamlink_dist::HandshakeError::SimultaneousLost { .. });
+            (e.to_string(), lost)
+        }),
         Err(e) => Err((format!("cannot find {peer}: {e}"), false)),
     };
     match result {
@@ -460,9 +498,10 @@ async fn connect_task(node: Node, peer: Atom, id: u64) {
         Err((reason, true)) => {
             // The peer's attempt wins: keep the queue for the connection it opens, and
             // give up only if that does not come within the setup time.
-            if !conns.await_peer(&peer, id, setup.handshake.setup_time).await && conns.remove(&peer, id) {
+            if !conns.await_peer(&peer, id, setup.handshake.setup_time).await
+                && conns.remove(&peer, id, reason)
+            {
                 node.connection_lost(&peer);
-                conns.publish(NodeEvent::Down { node: peer, reason });
                 conns.notify_removed();
             }
         }
@@ -470,12 +509,35 @@ async fn connect_task(node: Node, peer: Atom, id: u64) {
             tracing::info!(peer = %peer, %reason, "connection setup failed");
             // Only the attempt that still owns the entry reports: a lost simultaneous
             // connect is replaced by the accepted connection.
-            if conns.remove(&peer, id) {
+            if conns.remove(&peer, id, reason) {
                 node.connection_lost(&peer);
-                conns.publish(NodeEvent::Down { node: peer, reason });
                 conns.notify_removed();
             }
         }
+    }
+}
+
+/// The arbiter of our attempt `id`: it is still wanted only while it owns the entry
+/// and the entry is connecting. An attempt whose entry is gone (the connection it was
+/// for came and went) or was handed over is stale: the `alive` question is answered
+/// `false` and the peer keeps the connection it has.
+struct AttemptArbiter<'a> {
+    conns: &'a Connections,
+    id: u64,
+}
+
+impl Arbiter for AttemptArbiter<'_> {
+    fn accept_pending(&self, request: &AcceptRequest) -> AcceptDecision {
+        self.conns.accept_pending(request)
+    }
+    fn is_pending(&self, peer: &str) -> bool {
+        matches!(
+            self.conns.lock().get(&Atom::new(peer)),
+            Some(Entry { id, state: State::Connecting, .. }) if *id == self.id
+        )
+    }
+    fn wait_pending<'a>(&'a self, peer: &'a str) -> BoxFuture<'a, ()> {
+        self.conns.wait_pending(peer)
     }
 }
 
@@ -512,7 +574,7 @@ pub(crate) async fn accept_loop(
                 Err(e) => {
                     tracing::info!(error = %e, "incoming connection refused or failed");
                     if let Some(peer) = accepted {
-                        conns.accept_failed(&node, &peer);
+                        conns.accept_failed(&node, &peer, e.to_string());
                     }
                 }
             }
@@ -546,7 +608,9 @@ impl Arbiter for AcceptArbiter<'_> {
 impl Connections {
     /// An accepted handshake failed: forget the entry it created, unless a connection
     /// took it over; signals queued for the peer meanwhile fire `noconnection`.
-    fn accept_failed(&self, node: &Node, peer: &Atom) {
+    /// Publishes `Down` (a failed setup) when it removes the entry, so a [`Node::connect`]
+    /// waiting on that entry (ours, handed over in a simultaneous connect) gets its answer.
+    fn accept_failed(&self, node: &Node, peer: &Atom, reason: String) {
         let mut t = self.lock();
         let stale = matches!(
             t.get(peer),
@@ -558,6 +622,10 @@ impl Connections {
         );
         if stale {
             t.remove(peer);
+            self.publish(NodeEvent::Down {
+                node: peer.clone(),
+                reason,
+            });
         }
         drop(t);
         if stale {
@@ -604,14 +672,12 @@ fn drain_events(
 /// node, and when it goes down fires `noconnection` for everything across it.
 pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Established) {
     let conns = &node.inner.connections;
-    let Some((id, mut rx)) = conns.claim(&peer, id, &est) else {
+    // Dropped when this task is done: `disconnect` waits for that.
+    let (finished_tx, finished) = watch::channel(());
+    let Some((id, mut rx)) = conns.claim(&peer, id, &est, finished) else {
         est.handle.close().await;
         return;
     };
-    conns.publish(NodeEvent::Up {
-        node: peer.clone(),
-        hidden: est.peer.hidden,
-    });
     let exit_payload = est.peer.flags.contains(DistFlags::EXIT_PAYLOAD);
     let handle = est.handle.clone();
     let reason = loop {
@@ -660,11 +726,14 @@ pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Establ
             }
         }
     };
-    if conns.remove(&peer, id) {
+    // The claim made this task the entry's owner, and only a `Down` published with the
+    // entry's removal is ever seen: a connection that no longer owns its entry (cannot
+    // happen once up) reports nothing.
+    if conns.remove(&peer, id, reason) {
         node.connection_lost(&peer);
     }
-    conns.publish(NodeEvent::Down { node: peer, reason });
     conns.notify_removed();
+    drop(finished_tx);
 }
 
 impl Connections {
@@ -764,15 +833,13 @@ impl Node {
     pub async fn connect(&self, peer: &str) -> Result<(), Error> {
         let atom = Atom::new(peer);
         let conns = &self.inner.connections;
-        let mut events = conns.subscribe();
-        if conns.is_up(&atom) {
+        // Only the outcome of the attempt pending now counts: the `Down` of a connection
+        // that went before (a `disconnect` just done, a replaced attempt) is not in
+        // `events` (see `watch_connect`).
+        let Some(mut events) = conns.watch_connect(self, &atom)? else {
             return Ok(());
-        }
-        conns.ensure(self, &atom)?;
+        };
         loop {
-            if conns.is_up(&atom) {
-                return Ok(());
-            }
             match events.recv().await {
                 Ok(NodeEvent::Up { node, .. }) if node == atom => return Ok(()),
                 Ok(NodeEvent::Down { node, reason }) if node == atom => {
@@ -781,7 +848,14 @@ impl Node {
                         reason,
                     })
                 }
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Events were lost (hundreds of them): judge from the table.
+                    match conns.watch_connect(self, &atom)? {
+                        None => return Ok(()),
+                        Some(fresh) => events = fresh,
+                    }
+                }
                 Err(broadcast::error::RecvError::Closed) => {
                     return Err(Error::Connect {
                         node: peer.to_string(),
