@@ -559,4 +559,5 @@ pub fn run_beamlink(args: &[&str], env: &[(&str, &str)]) -> CliOutput {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+pub mod erl_records;
 pub mod manifests;

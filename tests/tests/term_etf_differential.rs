@@ -5,67 +5,12 @@
 //! in record files (4-byte length + `term_to_binary`), so one `erl` run handles
 //! thousands of terms.
 
+use beamlink_e2e::erl_records::{compile_erl_modules, erl, quoted, records, write_records};
 use beamlink_term::etf::{decode, encode, encode_compressed};
 use beamlink_term::{Atom, BigInt, Map, Term};
-use std::path::Path;
-use std::process::Command;
 
-/// A temporary directory with term_gen compiled into it.
 fn term_gen_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("erl/term_gen.erl");
-    let out = erl(
-        dir.path(),
-        &format!(
-            "{{ok, term_gen}} = compile:file(\"{}\", [{{outdir, \"{}\"}}, report]), io:format(\"compiled~n\")",
-            src.display(),
-            dir.path().display()
-        ),
-    );
-    assert_eq!(out.trim(), "compiled");
-    dir
-}
-
-/// Runs `expr` in a fresh `erl -noshell` with `code_dir` on the code path; returns stdout.
-fn erl(code_dir: &Path, expr: &str) -> String {
-    let out = Command::new("erl")
-        .args(["-noshell", "-pa"])
-        .arg(code_dir)
-        .args(["-eval", &format!("{expr}, halt().")])
-        .output()
-        .expect("run erl (is Erlang/OTP installed? `make deps`)");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "erl failed: {}\nstdout: {stdout}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn records(bytes: &[u8]) -> Vec<&[u8]> {
-    let mut v = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let n = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
-        v.push(&rest[4..4 + n]);
-        rest = &rest[4 + n..];
-    }
-    v
-}
-
-fn write_records(path: &Path, recs: &[Vec<u8>]) {
-    let mut out = Vec::new();
-    for r in recs {
-        out.extend_from_slice(&(r.len() as u32).to_be_bytes());
-        out.extend_from_slice(r);
-    }
-    std::fs::write(path, out).expect("write the record file");
-}
-
-fn quoted(p: &Path) -> String {
-    format!("\"{}\"", p.display())
+    compile_erl_modules(&["term_gen"])
 }
 
 #[test]
@@ -99,7 +44,7 @@ fn ten_thousand_erlang_terms_survive_beamlink_decode_and_encode() {
             mine
         });
     }
-    write_records(&output, &back);
+    write_records(&output, back.iter().map(|r| r.as_slice()));
 
     let verdict = erl(
         dir.path(),
@@ -202,7 +147,7 @@ fn terms_built_in_rust_read_in_erlang_as_expected_and_byte_for_byte() {
     std::fs::write(&script, format!("[\n{}\n].\n", exprs.join(",\n"))).expect("write the script");
     let bin_path = dir.path().join("from_rust.bin");
     let encoded: Vec<Vec<u8>> = terms.iter().map(|(t, _)| encode(t).expect("encodes")).collect();
-    write_records(&bin_path, &encoded);
+    write_records(&bin_path, encoded.iter().map(|r| r.as_slice()));
     let verdict = erl(
         dir.path(),
         &format!(
@@ -221,7 +166,7 @@ fn compressed_terms_from_rust_read_in_erlang() {
     let bytes = encode_compressed(&Term::List(words.collect()), 9).expect("encodes");
     assert_eq!(bytes[1], 80, "a repetitive term must come out compressed");
     let bin_path = dir.path().join("compressed.bin");
-    write_records(&bin_path, &[bytes]);
+    write_records(&bin_path, [bytes.as_slice()]);
     let script = dir.path().join("compressed.script");
     std::fs::write(
         &script,

@@ -7,71 +7,14 @@
 //! beamlink parses it to an equal term. Terms travel in record files (4-byte length +
 //! payload), so one `erl` run handles thousands of them.
 
+use beamlink_e2e::erl_records::{compile_erl_modules, erl, quoted, records, write_records};
 use beamlink_term::etf::{decode, encode};
 use beamlink_term::{text, Atom, Pid, Port, Reference, Term};
 use rand::{Rng, SeedableRng};
 use std::path::Path;
-use std::process::Command;
 
-/// A temporary directory with term_gen and term_text compiled into it.
 fn erl_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    for module in ["term_gen", "term_text"] {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("erl/{module}.erl"));
-        let out = erl(
-            dir.path(),
-            &format!(
-                "{{ok, {module}}} = compile:file(\"{}\", [{{outdir, \"{}\"}}, report]), io:format(\"compiled~n\")",
-                src.display(),
-                dir.path().display()
-            ),
-        );
-        assert_eq!(out.trim(), "compiled", "compiling {module}");
-    }
-    dir
-}
-
-/// Runs `expr` in a fresh `erl -noshell` with `code_dir` on the code path; returns stdout.
-fn erl(code_dir: &Path, expr: &str) -> String {
-    let out = Command::new("erl")
-        .args(["-noshell", "-pa"])
-        .arg(code_dir)
-        .args(["-eval", &format!("{expr}, halt().")])
-        .output()
-        .expect("run erl (is Erlang/OTP installed? `make deps`)");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "erl failed: {}\nstdout: {stdout}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn records(bytes: &[u8]) -> Vec<&[u8]> {
-    let mut v = Vec::new();
-    let mut rest = bytes;
-    while rest.len() >= 4 {
-        let n = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        v.push(&rest[4..4 + n]);
-        rest = &rest[4 + n..];
-    }
-    assert!(rest.is_empty(), "a truncated record file");
-    v
-}
-
-fn write_records<'a>(path: &Path, recs: impl IntoIterator<Item = &'a [u8]>) {
-    let mut out = Vec::new();
-    for r in recs {
-        out.extend_from_slice(&(r.len() as u32).to_be_bytes());
-        out.extend_from_slice(r);
-    }
-    std::fs::write(path, out).expect("write a record file");
-}
-
-fn q(p: &Path) -> String {
-    format!("\"{}\"", p.display())
+    compile_erl_modules(&["term_gen", "term_text"])
 }
 
 /// `true` when the term holds no pid, port, reference or local fun: its text reads back
@@ -148,9 +91,9 @@ fn check_with_erlang(dir: &Path, tag: &str, etf: &[Vec<u8>], terms: &[Term]) -> 
         dir,
         &format!(
             "term_text:check({}, {}, {})",
-            q(&terms_path),
-            q(&ours_path),
-            q(&theirs_path)
+            quoted(&terms_path),
+            quoted(&ours_path),
+            quoted(&theirs_path)
         ),
     );
     let counts = summary(&out);
@@ -181,7 +124,7 @@ fn erlang_generated_terms_print_and_parse_as_erlang_does() {
     let input = dir.path().join("generated.bin");
     erl(
         dir.path(),
-        &format!("ok = term_gen:write_file({}, 20000, 20261126)", q(&input)),
+        &format!("ok = term_gen:write_file({}, 20000, 20261126)", quoted(&input)),
     );
     let bytes = std::fs::read(&input).expect("the generated terms");
     let etf: Vec<Vec<u8>> = records(&bytes).into_iter().map(|r| r.to_vec()).collect();
