@@ -5,15 +5,14 @@
 //! `beamlink join`) form the cluster the manifests describe.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use beamlink_e2e::manifests::{env_names_read_in, PodFacts, Rendered};
 use beamlink_e2e::pods::PodNet;
 use beamlink_e2e::release::{repo_root, AppRelease, Probe};
-use beamlink_e2e::{beamlink_bin, eventually, random_cookie};
+use beamlink_e2e::{beamlink_bin, eventually, http_get, random_cookie};
 use serde_json::Value;
 
 const APP: &str = "elixir-app";
@@ -337,30 +336,6 @@ fn manifests_agree_with_the_code_and_the_images() {
         elixir_dockerfile.contains("/app/_build/prod/rel/app /app"),
         "the image puts the release at /app"
     );
-}
-
-/// GET `path` from `addr`: the status code and body.
-fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).map_err(|e| e.to_string())?;
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or("no status line")?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((code, body))
 }
 
 struct Killed(Child);

@@ -6,15 +6,15 @@
 //! the BEAM nodes (`net_kernel:monitor_nodes`).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, SocketAddr};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use beamlink_e2e::pods::{Pod, PodCluster};
-use beamlink_e2e::{beamlink_bin, eventually, run_beamlink};
+use beamlink_e2e::{beamlink_bin, eventually, http_get, run_beamlink};
 
 /// Pod tests run one at a time: they measure detection times on a 2-core machine.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -215,23 +215,6 @@ impl Drop for Join {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// One HTTP/1.0 GET; the status and the body.
-fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).map_err(|e| e.to_string())?;
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("no end of headers")?;
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or("no status")?;
-    Ok((code, body.to_string()))
 }
 
 /// `name{labels} value` lines into a map keyed by `name{labels}` (or `name`).

@@ -20,7 +20,7 @@
 //! binary). The pods need root (network namespaces); loopback mode needs nothing.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ExitCode, Stdio};
@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 
 use beamlink_e2e::manifests::{PodFacts, Rendered};
 use beamlink_e2e::pods::{Pod, PodNet};
-use beamlink_e2e::random_cookie;
 use beamlink_e2e::release::{AppRelease, Probe};
+use beamlink_e2e::{http_get, random_cookie};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -143,29 +143,6 @@ fn show(
         println!("  (exit status {})", out.status.code().unwrap_or(-1));
     }
     Ok(())
-}
-
-fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).map_err(|e| e.to_string())?;
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or("no status line")?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((code, body))
 }
 
 fn run(beamlink: &std::path::Path) -> Result<(), String> {
