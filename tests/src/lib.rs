@@ -189,11 +189,24 @@ impl BeamBuilder {
         set_mode(&cookie_path, 0o400);
         let node = format!("{}@{}", self.name, self.host);
         let name_flag = if self.long { "-name" } else { "-sname" };
+        // A node on this machine's network without an EPMD of the test's gets a private
+        // one, guarded with the node: left to itself, `erl` would start the system
+        // `epmd -daemon` on 4369, which outlives the test. With a known EPMD, the node is
+        // told never to start one (`-start_epmd false`).
+        let own_epmd = match (self.epmd_port, &self.netns) {
+            (None, None) => Some(Epmd::start()),
+            _ => None,
+        };
+        let epmd_port = self.epmd_port.or(own_epmd.as_ref().map(|e| e.port));
+        let mut args = self.args.clone();
+        if epmd_port.is_some() {
+            args.extend(["-start_epmd".to_string(), "false".to_string()]);
+        }
         let mut cmd = match self.flavor {
             Flavor::Erlang => {
                 let mut c = netns_command(self.netns.as_deref(), "erl");
                 c.args(["-noshell", name_flag, &node]);
-                c.args(&self.args);
+                c.args(&args);
                 if self.hidden {
                     c.arg("-hidden");
                 }
@@ -204,7 +217,7 @@ impl BeamBuilder {
                 let mut c = netns_command(self.netns.as_deref(), "elixir");
                 let flag = if self.long { "--name" } else { "--sname" };
                 c.args([flag, &node]);
-                let mut erl = self.args.clone();
+                let mut erl = args.clone();
                 if self.hidden {
                     erl.push("-hidden".into());
                 }
@@ -216,7 +229,7 @@ impl BeamBuilder {
             }
         };
         cmd.env("HOME", home.path());
-        if let Some(p) = self.epmd_port {
+        if let Some(p) = epmd_port {
             cmd.env("ERL_EPMD_PORT", p.to_string());
         }
         for (k, v) in &self.env {
@@ -238,6 +251,7 @@ impl BeamBuilder {
             stdin,
             lines: rx,
             _home: home,
+            _own_epmd: own_epmd,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -282,6 +296,8 @@ pub struct Beam {
     stdin: ChildStdin,
     lines: mpsc::Receiver<String>,
     _home: tempfile::TempDir,
+    /// The private EPMD of a node started without one; dropped after the node is killed.
+    _own_epmd: Option<Epmd>,
 }
 
 impl Beam {
