@@ -113,6 +113,19 @@ fn section(title: &str) {
 
 /// Runs `program args` in `pod` with `env`, prints `$ shown` and its output (stdout then
 /// stderr), indented.
+/// Prints a finished command's stdout and stderr, indented, and its status when it failed.
+fn print_output(out: &std::process::Output) {
+    for line in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+    {
+        println!("  {line}");
+    }
+    if !out.status.success() {
+        println!("  (exit status {})", out.status.code().unwrap_or(-1));
+    }
+}
+
 fn show(
     pod: &Pod,
     shown: &str,
@@ -133,15 +146,7 @@ fn show(
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("run {program}: {e}"))?;
-    for line in String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .chain(String::from_utf8_lossy(&out.stderr).lines())
-    {
-        println!("  {line}");
-    }
-    if !out.status.success() {
-        println!("  (exit status {})", out.status.code().unwrap_or(-1));
-    }
+    print_output(&out);
     Ok(())
 }
 
@@ -426,15 +431,7 @@ fn show_local(shown: &str, program: &str, args: &[&str], env: &[(String, String)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("run {program}: {e}"))?;
-    for line in String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .chain(String::from_utf8_lossy(&out.stderr).lines())
-    {
-        println!("  {line}");
-    }
-    if !out.status.success() {
-        println!("  (exit status {})", out.status.code().unwrap_or(-1));
-    }
+    print_output(&out);
     Ok(())
 }
 
