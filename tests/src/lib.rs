@@ -603,3 +603,47 @@ pub fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, String),
         .unwrap_or_default();
     Ok((code, body))
 }
+
+/// A multi-threaded tokio runtime for a beamlink node driven from a test thread (the BEAM
+/// side is driven synchronously through [`Beam::eval`]).
+pub fn node_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// A beamlink node `rust_…@127.0.0.1` beside a real BEAM node: the same private EPMD,
+/// the same cookie. Everything stops when dropped.
+pub struct NodeBeside {
+    pub rt: tokio::runtime::Runtime,
+    pub node: beamlink::Node,
+    pub beam: Beam,
+    _epmd: Epmd,
+}
+
+impl NodeBeside {
+    /// Starts `beam` (an unstarted [`Beam::erlang`] or [`Beam::elixir`]) on a private EPMD,
+    /// then a beamlink node with its cookie registered at the same EPMD.
+    pub fn start(beam: BeamBuilder) -> NodeBeside {
+        let epmd = Epmd::start();
+        let beam = beam.epmd(epmd.port).start();
+        let rt = node_runtime();
+        let name = format!("{}@127.0.0.1", unique_name("rust"));
+        let node = rt
+            .block_on(
+                beamlink::Node::builder(&name)
+                    .cookie(beam.cookie())
+                    .epmd(beamlink::EpmdMode::External { port: epmd.port })
+                    .start(),
+            )
+            .expect("start the beamlink node");
+        NodeBeside {
+            rt,
+            node,
+            beam,
+            _epmd: epmd,
+        }
+    }
+}

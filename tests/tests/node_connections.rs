@@ -3,18 +3,10 @@
 //! and unlinking from the BEAM side, net_ticktime.
 
 use beamlink::{EpmdMode, Error, Node, NodeEvent, Ping, RecvError, Term};
-use beamlink_e2e::{free_port, unique_name, Beam, Epmd};
+use beamlink_e2e::{free_port, node_runtime, unique_name, Beam, Epmd};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn name(prefix: &str) -> String {
     format!("{}@127.0.0.1", unique_name(prefix))
@@ -24,7 +16,7 @@ fn name(prefix: &str) -> String {
 fn a_visible_node_is_in_nodes_and_a_hidden_one_is_not() {
     let epmd = Epmd::start();
     let mut erl = Beam::erlang().epmd(epmd.port).start();
-    let rt = runtime();
+    let rt = node_runtime();
     let visible = rt
         .block_on(
             Node::builder(&name("vis"))
@@ -44,7 +36,7 @@ fn a_visible_node_is_in_nodes_and_a_hidden_one_is_not() {
 fn a_wrong_cookie_is_refused_both_ways_with_a_clear_reason() {
     let epmd = Epmd::start();
     let mut erl = Beam::erlang().epmd(epmd.port).start();
-    let rt = runtime();
+    let rt = node_runtime();
     let node = rt
         .block_on(
             Node::builder(&name("wrong"))
@@ -66,7 +58,7 @@ fn a_wrong_cookie_is_refused_both_ways_with_a_clear_reason() {
 
 #[test]
 fn embedded_epmd_serves_erlang_nodes() {
-    let rt = runtime();
+    let rt = node_runtime();
     let port = free_port();
     let cookie = beamlink_e2e::random_cookie();
     let node = rt
@@ -87,7 +79,7 @@ fn embedded_epmd_serves_erlang_nodes() {
 
 #[test]
 fn without_epmd_nodes_meet_on_a_fixed_port() {
-    let rt = runtime();
+    let rt = node_runtime();
     let port = free_port();
     let start = |host: &str| {
         let n = format!("{}@{host}", unique_name("fixed"));
@@ -116,7 +108,7 @@ fn without_epmd_nodes_meet_on_a_fixed_port() {
 fn disconnect_fires_nodedown_on_both_sides() {
     let epmd = Epmd::start();
     let mut erl = Beam::erlang().epmd(epmd.port).start();
-    let rt = runtime();
+    let rt = node_runtime();
     let node = rt
         .block_on(
             Node::builder(&name("dis"))
@@ -155,7 +147,7 @@ fn disconnect_fires_nodedown_on_both_sides() {
 fn exit_signals_and_unlink_from_the_beam_side() {
     let epmd = Epmd::start();
     let mut erl = Beam::erlang().epmd(epmd.port).start();
-    let rt = runtime();
+    let rt = node_runtime();
     let node = rt
         .block_on(
             Node::builder(&name("sig"))
@@ -221,7 +213,7 @@ fn a_frozen_peer_is_declared_down_within_net_ticktime() {
         .arg("net_ticktime")
         .arg("4")
         .start();
-    let rt = runtime();
+    let rt = node_runtime();
     let node = rt
         .block_on(
             Node::builder(&name("tick"))
@@ -251,7 +243,7 @@ fn a_frozen_peer_is_declared_down_within_net_ticktime() {
 #[test]
 fn simultaneous_connects_leave_exactly_one_connection() {
     let epmd = Epmd::start();
-    let rt = runtime();
+    let rt = node_runtime();
     let start = || {
         rt.block_on(
             Node::builder(&name("simul"))
@@ -290,7 +282,7 @@ fn simultaneous_connects_leave_exactly_one_connection() {
 #[test]
 fn unreachable_nodes_give_typed_errors_and_the_port_range_is_honoured() {
     let epmd = Epmd::start();
-    let rt = runtime();
+    let rt = node_runtime();
     let low = free_port();
     let node = rt
         .block_on(
@@ -330,7 +322,7 @@ fn unreachable_nodes_give_typed_errors_and_the_port_range_is_honoured() {
 fn a_dynamic_name_is_given_by_the_first_peer() {
     let epmd = Epmd::start();
     let mut erl = Beam::erlang().epmd(epmd.port).start();
-    let rt = runtime();
+    let rt = node_runtime();
     let node = rt
         .block_on(
             Node::builder_dynamic("127.0.0.1")
@@ -366,7 +358,7 @@ fn a_dynamic_name_is_given_by_the_first_peer() {
 fn send_wait_holds_a_sender_back_while_the_peer_does_not_read() {
     let epmd = Epmd::start();
     let mut erl = Beam::erlang().epmd(epmd.port).start();
-    let rt = runtime();
+    let rt = node_runtime();
     let node = rt
         .block_on(
             Node::builder(&name("busy"))
@@ -411,7 +403,7 @@ fn send_wait_holds_a_sender_back_while_the_peer_does_not_read() {
 fn a_connect_right_after_a_disconnect_is_not_failed_by_the_old_connection() {
     let epmd = Epmd::start();
     let erl = Beam::erlang().epmd(epmd.port).start();
-    let rt = runtime();
+    let rt = node_runtime();
     let node = rt
         .block_on(
             Node::builder(&name("redial"))

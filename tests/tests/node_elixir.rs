@@ -2,42 +2,14 @@
 //! `send`, `GenServer.call`, `:rpc.call`, `Process.monitor`, `Process.link`, and
 //! beamlink's call, rpc, eval and ping into Elixir.
 
-use beamlink::{EpmdMode, Node, Ping, Term};
-use beamlink_e2e::{unique_name, Beam, Epmd};
+use beamlink::{Ping, Term};
+use beamlink_e2e::{Beam, NodeBeside};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
 
-struct Setup {
-    rt: tokio::runtime::Runtime,
-    node: Node,
-    ex: Beam,
-    _epmd: Epmd,
-}
-
-fn setup() -> Setup {
-    let epmd = Epmd::start();
-    let ex = Beam::elixir().epmd(epmd.port).start();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let name = format!("{}@127.0.0.1", unique_name("rust"));
-    let node = rt
-        .block_on(
-            Node::builder(&name)
-                .cookie(ex.cookie())
-                .epmd(EpmdMode::External { port: epmd.port })
-                .start(),
-        )
-        .expect("start the beamlink node");
-    Setup {
-        rt,
-        node,
-        ex,
-        _epmd: epmd,
-    }
+fn setup() -> NodeBeside {
+    NodeBeside::start(Beam::elixir())
 }
 
 #[test]
@@ -45,12 +17,13 @@ fn elixir_pings_lists_sends_calls_and_rpcs_into_beamlink() {
     use beamlink::gen_server::GenMessage;
     let mut s = setup();
     let me = s.node.name().as_str().to_string();
-    assert_eq!(s.ex.eval(&format!("Node.ping(:\"{me}\")")), ":pong");
-    assert_eq!(s.ex.eval(&format!(":\"{me}\" in Node.list(:hidden)")), "true");
-    assert_eq!(s.ex.eval(&format!(":\"{me}\" in Node.list()")), "false");
+    assert_eq!(s.beam.eval(&format!("Node.ping(:\"{me}\")")), ":pong");
+    assert_eq!(s.beam.eval(&format!(":\"{me}\" in Node.list(:hidden)")), "true");
+    assert_eq!(s.beam.eval(&format!(":\"{me}\" in Node.list()")), "false");
 
     let mut inbox = s.node.mailbox_named("inbox").unwrap();
-    s.ex.eval(&format!("send({{:inbox, :\"{me}\"}}, {{:hello, self()}})"));
+    s.beam
+        .eval(&format!("send({{:inbox, :\"{me}\"}}, {{:hello, self()}})"));
     let m = s.rt.block_on(inbox.recv_timeout(T)).unwrap();
     let [tag, from] = m.as_tuple_n::<2>().unwrap();
     assert!(tag.is_atom("hello"));
@@ -61,7 +34,8 @@ fn elixir_pings_lists_sends_calls_and_rpcs_into_beamlink() {
         )
         .unwrap();
     assert_eq!(
-        s.ex.eval("receive do {:reply, x} -> x after 5000 -> :timeout end"),
+        s.beam
+            .eval("receive do {:reply, x} -> x after 5000 -> :timeout end"),
         "42"
     );
 
@@ -75,10 +49,11 @@ fn elixir_pings_lists_sends_calls_and_rpcs_into_beamlink() {
         }
     });
     assert_eq!(
-        s.ex.eval(&format!("GenServer.call({{:srv, :\"{me}\"}}, :hello)")),
+        s.beam
+            .eval(&format!("GenServer.call({{:srv, :\"{me}\"}}, :hello)")),
         "{:pong, :hello}"
     );
-    let noproc = s.ex.eval(&format!(
+    let noproc = s.beam.eval(&format!(
         "try do GenServer.call({{:nosuch, :\"{me}\"}}, :x, 2000) catch :exit, {{r, _}} -> r end"
     ));
     assert_eq!(noproc, ":noproc");
@@ -89,11 +64,13 @@ fn elixir_pings_lists_sends_calls_and_rpcs_into_beamlink() {
             _ => Err(Term::atom("badarg")),
         });
     assert_eq!(
-        s.ex.eval(&format!(":rpc.call(:\"{me}\", Rust.Math, :add, [2, 3])")),
+        s.beam
+            .eval(&format!(":rpc.call(:\"{me}\", Rust.Math, :add, [2, 3])")),
         "5"
     );
     assert_eq!(
-        s.ex.eval(&format!(":rpc.call(:\"{me}\", Rust.Math, :nope, [1])")),
+        s.beam
+            .eval(&format!(":rpc.call(:\"{me}\", Rust.Math, :nope, [1])")),
         "{:badrpc, {:EXIT, {:undef, [{Rust.Math, :nope, [1], []}]}}}"
     );
 }
@@ -101,15 +78,15 @@ fn elixir_pings_lists_sends_calls_and_rpcs_into_beamlink() {
 #[test]
 fn elixir_monitors_and_links_beamlink_processes() {
     let mut s = setup();
-    let ex = s.ex.node().to_string();
-    assert_eq!(s.ex.eval("Process.register(self(), :harness)"), "true");
+    let ex = s.beam.node().to_string();
+    assert_eq!(s.beam.eval("Process.register(self(), :harness)"), "true");
     let mut mb = s.node.mailbox().unwrap();
     mb.send(
         ("harness", ex.as_str()),
         Term::tuple(vec![Term::atom("pid"), Term::Pid(mb.pid().clone())]),
     )
     .unwrap();
-    let r = s.ex.eval(
+    let r = s.beam.eval(
         "receive do {:pid, p} -> Process.put(:p, p); Process.monitor(p); send(p, :monitored); :ok after 5000 -> :timeout end",
     );
     assert_eq!(r, ":ok");
@@ -119,7 +96,7 @@ fn elixir_monitors_and_links_beamlink_processes() {
     );
     mb.close(Term::atom("went_away"));
     let down = s
-        .ex
+        .beam
         .eval("p = Process.get(:p); receive do {:DOWN, _, :process, ^p, r} -> r after 5000 -> :timeout end");
     assert_eq!(down, ":went_away");
 
@@ -130,21 +107,22 @@ fn elixir_monitors_and_links_beamlink_processes() {
         Term::tuple(vec![Term::atom("pid"), Term::Pid(mb.pid().clone())]),
     )
     .unwrap();
-    let r = s.ex.eval(
+    let r = s.beam.eval(
         "Process.flag(:trap_exit, true); receive do {:pid, p} -> Process.put(:p, p); Process.link(p); send(p, :linked); :ok after 5000 -> :timeout end",
     );
     assert_eq!(r, ":ok");
     assert_eq!(s.rt.block_on(mb.recv_timeout(T)).unwrap(), Term::atom("linked"));
     mb.close(Term::atom("boom"));
-    let exit =
-        s.ex.eval("p = Process.get(:p); receive do {:EXIT, ^p, r} -> r after 5000 -> :timeout end");
+    let exit = s
+        .beam
+        .eval("p = Process.get(:p); receive do {:EXIT, ^p, r} -> r after 5000 -> :timeout end");
     assert_eq!(exit, ":boom");
 }
 
 #[test]
 fn beamlink_calls_rpc_eval_and_ping_into_elixir() {
     let s = setup();
-    let ex = s.ex.node().to_string();
+    let ex = s.beam.node().to_string();
     let n = &s.node;
     assert_eq!(s.rt.block_on(n.ping(&ex)), Ping::Pong);
     let up =

@@ -1,60 +1,27 @@
 //! The beamlink node against a real Erlang node: ping, names, sends, gen_server calls,
 //! RPC both ways, links and monitors across the connection, and the peer going away.
 
-use beamlink::{EpmdMode, Node, Ping, RecvError, RpcError, Term};
-use beamlink_e2e::{unique_name, Beam, Epmd};
+use beamlink::{Ping, RecvError, RpcError, Term};
+use beamlink_e2e::{Beam, NodeBeside};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
 
-/// A runtime for the node; the BEAM is driven from the test thread.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-struct Setup {
-    rt: tokio::runtime::Runtime,
-    node: Node,
-    erl: Beam,
-    _epmd: Epmd,
-}
-
-fn setup() -> Setup {
-    let epmd = Epmd::start();
-    let erl = Beam::erlang().epmd(epmd.port).start();
-    let rt = runtime();
-    let name = format!("{}@127.0.0.1", unique_name("rust"));
-    let node = rt
-        .block_on(
-            Node::builder(&name)
-                .cookie(erl.cookie())
-                .epmd(EpmdMode::External { port: epmd.port })
-                .start(),
-        )
-        .expect("start the beamlink node");
-    Setup {
-        rt,
-        node,
-        erl,
-        _epmd: epmd,
-    }
+fn setup() -> NodeBeside {
+    NodeBeside::start(Beam::erlang())
 }
 
 #[test]
 fn ping_both_ways_and_hidden_listing() {
     let mut s = setup();
     let me = s.node.name().as_str().to_string();
-    assert_eq!(s.erl.eval(&format!("net_adm:ping('{me}').")), "pong");
+    assert_eq!(s.beam.eval(&format!("net_adm:ping('{me}').")), "pong");
     assert_eq!(
-        s.erl.eval(&format!("lists:member('{me}', nodes(hidden)).")),
+        s.beam.eval(&format!("lists:member('{me}', nodes(hidden)).")),
         "true"
     );
-    assert_eq!(s.erl.eval(&format!("lists:member('{me}', nodes()).")), "false");
-    let erl = s.erl.node().to_string();
+    assert_eq!(s.beam.eval(&format!("lists:member('{me}', nodes()).")), "false");
+    let erl = s.beam.node().to_string();
     assert_eq!(s.rt.block_on(s.node.ping(&erl)), Ping::Pong);
     assert!(
         s.node.nodes_hidden().iter().any(|n| n.as_str() == erl)
@@ -78,7 +45,8 @@ fn erlang_sends_to_a_registered_mailbox_and_gets_a_reply() {
     let me = s.node.name().as_str().to_string();
     let mut mb = s.node.mailbox_named("inbox").unwrap();
     assert_eq!(
-        s.erl.eval(&format!("{{inbox, '{me}'}} ! {{hello, self()}}, ok.")),
+        s.beam
+            .eval(&format!("{{inbox, '{me}'}} ! {{hello, self()}}, ok.")),
         "ok"
     );
     let m = s.rt.block_on(mb.recv_timeout(T)).unwrap();
@@ -90,7 +58,7 @@ fn erlang_sends_to_a_registered_mailbox_and_gets_a_reply() {
     )
     .unwrap();
     assert_eq!(
-        s.erl.eval("receive {reply, X} -> X after 5000 -> timeout end."),
+        s.beam.eval("receive {reply, X} -> X after 5000 -> timeout end."),
         "42"
     );
 }
@@ -110,11 +78,11 @@ fn gen_server_call_from_erlang_reaches_a_mailbox() {
         }
     });
     assert_eq!(
-        s.erl.eval(&format!("gen_server:call({{srv, '{me}'}}, hello).")),
+        s.beam.eval(&format!("gen_server:call({{srv, '{me}'}}, hello).")),
         "{pong,hello}"
     );
     let noproc = s
-        .erl
+        .beam
         .eval(&format!("catch gen_server:call({{nosuch, '{me}'}}, x, 2000)."));
     assert!(noproc.starts_with("{'EXIT',{noproc,"), "{noproc}");
 }
@@ -133,19 +101,19 @@ fn rpc_from_erlang_into_rust_functions_and_an_undefined_one() {
         let _ = tx.lock().unwrap().send(args);
         Ok(Term::atom("ok"))
     });
-    assert_eq!(s.erl.eval(&format!("rpc:call('{me}', math, add, [2, 3]).")), "5");
+    assert_eq!(s.beam.eval(&format!("rpc:call('{me}', math, add, [2, 3]).")), "5");
     assert_eq!(
-        s.erl.eval(&format!("rpc:call('{me}', math, nope, [1]).")),
+        s.beam.eval(&format!("rpc:call('{me}', math, nope, [1]).")),
         "{badrpc,{'EXIT',{undef,[{math,nope,[1],[]}]}}}"
     );
-    let bad = s.erl.eval(&format!("rpc:call('{me}', math, add, [a, 1])."));
+    let bad = s.beam.eval(&format!("rpc:call('{me}', math, add, [a, 1])."));
     assert!(bad.starts_with("{badrpc,{'EXIT',{badarg,"), "{bad}");
     assert_eq!(
-        s.erl.eval(&format!("erpc:call('{me}', math, add, [40, 2]).")),
+        s.beam.eval(&format!("erpc:call('{me}', math, add, [40, 2]).")),
         "42"
     );
     assert_eq!(
-        s.erl.eval(&format!("rpc:cast('{me}', notify, cast, [7]).")),
+        s.beam.eval(&format!("rpc:cast('{me}', notify, cast, [7]).")),
         "true"
     );
     assert_eq!(rx.recv_timeout(T).unwrap(), vec![Term::Int(7)]);
@@ -154,8 +122,8 @@ fn rpc_from_erlang_into_rust_functions_and_an_undefined_one() {
 #[test]
 fn erlang_monitor_of_a_mailbox_sees_drop_and_close_reasons() {
     let mut s = setup();
-    register_harness(&mut s.erl);
-    let erl = s.erl.node().to_string();
+    register_harness(&mut s.beam);
+    let erl = s.beam.node().to_string();
     for (reason, expected) in [(None, "normal"), (Some("shutdown"), "shutdown")] {
         let mut mb = s.node.mailbox().unwrap();
         mb.send(
@@ -164,7 +132,7 @@ fn erlang_monitor_of_a_mailbox_sees_drop_and_close_reasons() {
         )
         .unwrap();
         // The monitor, then a message from the same process: it arrives after the monitor.
-        let r = s.erl.eval("receive {pid, P} -> put(p, P), erlang:monitor(process, P), P ! monitored, ok after 5000 -> timeout end.");
+        let r = s.beam.eval("receive {pid, P} -> put(p, P), erlang:monitor(process, P), P ! monitored, ok after 5000 -> timeout end.");
         assert_eq!(r, "ok");
         assert_eq!(
             s.rt.block_on(mb.recv_timeout(T)).unwrap(),
@@ -175,7 +143,7 @@ fn erlang_monitor_of_a_mailbox_sees_drop_and_close_reasons() {
             Some(r) => mb.close(Term::atom(r)),
         }
         let down = s
-            .erl
+            .beam
             .eval("P = get(p), receive {'DOWN', _, process, P, R} -> R after 5000 -> timeout end.");
         assert_eq!(down, expected);
     }
@@ -184,8 +152,8 @@ fn erlang_monitor_of_a_mailbox_sees_drop_and_close_reasons() {
 #[test]
 fn links_propagate_exits_both_ways() {
     let mut s = setup();
-    register_harness(&mut s.erl);
-    let erl = s.erl.node().to_string();
+    register_harness(&mut s.beam);
+    let erl = s.beam.node().to_string();
 
     // BEAM process linked to a mailbox that ends with `boom`.
     let mb = s.node.mailbox().unwrap();
@@ -196,7 +164,7 @@ fn links_propagate_exits_both_ways() {
     )
     .unwrap();
     assert_eq!(
-        s.erl.eval("process_flag(trap_exit, true), receive {pid, P} -> put(p, P), link(P), ok after 5000 -> timeout end."),
+        s.beam.eval("process_flag(trap_exit, true), receive {pid, P} -> put(p, P), link(P), ok after 5000 -> timeout end."),
         "ok"
     );
     // A round trip through the same process orders the link before the close.
@@ -206,21 +174,21 @@ fn links_propagate_exits_both_ways() {
             tuple(vec![Term::atom("ping"), Term::Pid(mb_rx.pid().clone())]),
         )
         .unwrap();
-    s.erl
+    s.beam
         .eval("P = get(p), receive {ping, Q} -> P ! sync, Q ! pong end.");
     let _ = s.rt.block_on(mb_rx.recv_timeout(T)).unwrap();
     mb.close(Term::atom("boom"));
     assert_eq!(
-        s.erl
+        s.beam
             .eval("P = get(p), receive {'EXIT', P, R} -> R after 5000 -> timeout end."),
         "boom"
     );
-    s.erl.eval("process_flag(trap_exit, false).");
+    s.beam.eval("process_flag(trap_exit, false).");
 
     // A mailbox linked to a BEAM process that exits with `crash`: not trapping, it ends.
     let mut a = s.node.mailbox_named("linker").unwrap();
     let me = s.node.name().as_str().to_string();
-    s.erl.eval(&format!(
+    s.beam.eval(&format!(
         "V = spawn(fun() -> receive go -> exit(crash) end end), {{linker, '{me}'}} ! {{victim, V}}, ok."
     ));
     let v = s.rt.block_on(a.recv_timeout(T)).unwrap().as_tuple().unwrap()[1]
@@ -237,7 +205,7 @@ fn links_propagate_exits_both_ways() {
     // Trapping exits, the exit becomes a message.
     let mut b = s.node.mailbox_named("trapper").unwrap();
     b.trap_exit(true);
-    s.erl.eval(&format!(
+    s.beam.eval(&format!(
         "V = spawn(fun() -> receive go -> exit(crash) end end), {{trapper, '{me}'}} ! {{victim, V}}, ok."
     ));
     let v = s.rt.block_on(b.recv_timeout(T)).unwrap().as_tuple().unwrap()[1]
@@ -254,7 +222,7 @@ fn links_propagate_exits_both_ways() {
 
     // Unlinked (UNLINK_ID) before the exit: nothing arrives but the monitor's DOWN.
     let mut c = s.node.mailbox_named("unlinker").unwrap();
-    s.erl.eval(&format!(
+    s.beam.eval(&format!(
         "V = spawn(fun() -> receive go -> exit(crash) end end), {{unlinker, '{me}'}} ! {{victim, V}}, ok."
     ));
     let v = s.rt.block_on(c.recv_timeout(T)).unwrap().as_tuple().unwrap()[1]
@@ -274,10 +242,10 @@ fn links_propagate_exits_both_ways() {
 #[test]
 fn beamlink_monitors_a_beam_process_that_is_killed() {
     let mut s = setup();
-    register_harness(&mut s.erl);
-    let erl = s.erl.node().to_string();
+    register_harness(&mut s.beam);
+    let erl = s.beam.node().to_string();
     let mut mb = s.node.mailbox().unwrap();
-    s.erl.eval(
+    s.beam.eval(
         "S = spawn(fun() -> receive after infinity -> ok end end), register(sleeper, S), put(s, S), ok.",
     );
     let by_name = mb.monitor_name("sleeper", &erl);
@@ -288,7 +256,7 @@ fn beamlink_monitors_a_beam_process_that_is_killed() {
     // The monitor went out before this message: the kill comes after it.
     mb.send(("harness", erl.as_str()), Term::atom("monitored"))
         .unwrap();
-    s.erl.eval("receive monitored -> exit(get(s), kill) end.");
+    s.beam.eval("receive monitored -> exit(get(s), kill) end.");
     let m = s.rt.block_on(mb.recv_timeout(T)).unwrap();
     let [tag, r, _, obj, reason] = m.as_tuple_n::<5>().unwrap();
     assert!(tag.is_atom("DOWN"));
@@ -300,13 +268,13 @@ fn beamlink_monitors_a_beam_process_that_is_killed() {
 #[test]
 fn peer_killed_fires_noconnection_and_nodedown() {
     let mut s = setup();
-    register_harness(&mut s.erl);
-    let erl = s.erl.node().to_string();
+    register_harness(&mut s.beam);
+    let erl = s.beam.node().to_string();
     let me = s.node.name().as_str().to_string();
     let mut events = s.node.monitor_nodes();
     let mut watcher = s.node.mailbox_named("watcher").unwrap();
     watcher.trap_exit(true);
-    s.erl
+    s.beam
         .eval(&format!("{{watcher, '{me}'}} ! {{harness, self()}}, ok."));
     let h =
         s.rt.block_on(watcher.recv_timeout(T))
@@ -319,8 +287,8 @@ fn peer_killed_fires_noconnection_and_nodedown() {
     let r = watcher.monitor(&h);
     watcher.link(&h).unwrap();
     watcher.send(&h, Term::atom("sync")).unwrap();
-    s.erl.eval("receive sync -> ok end.");
-    s.erl.kill();
+    s.beam.eval("receive sync -> ok end.");
+    s.beam.kill();
     let mut got = Vec::new();
     for _ in 0..2 {
         got.push(s.rt.block_on(watcher.recv_timeout(T)).unwrap());
@@ -351,8 +319,8 @@ fn peer_killed_fires_noconnection_and_nodedown() {
 #[test]
 fn beamlink_calls_rpc_eval_and_cast_into_erlang() {
     let mut s = setup();
-    register_harness(&mut s.erl);
-    let erl = s.erl.node().to_string();
+    register_harness(&mut s.beam);
+    let erl = s.beam.node().to_string();
     let n = &s.node;
     let apps =
         s.rt.block_on(n.call(
@@ -372,7 +340,7 @@ fn beamlink_calls_rpc_eval_and_cast_into_erlang() {
         s.rt.block_on(n.call(("no_such_server", erl.as_str()), Term::atom("x"), T))
             .unwrap_err();
     assert!(matches!(e, beamlink::CallError::NoProc(_)), "{e:?}");
-    s.erl
+    s.beam
         .eval("register(silent, spawn(fun() -> receive after infinity -> ok end end)).");
     let e =
         s.rt.block_on(n.call(
@@ -410,7 +378,7 @@ fn beamlink_calls_rpc_eval_and_cast_into_erlang() {
     )
     .unwrap();
     assert_eq!(
-        s.erl.eval("receive cast_arrived -> yes after 5000 -> no end."),
+        s.beam.eval("receive cast_arrived -> yes after 5000 -> no end."),
         "yes"
     );
 }
@@ -418,11 +386,11 @@ fn beamlink_calls_rpc_eval_and_cast_into_erlang() {
 #[test]
 fn demonitor_and_unlink_reach_the_beam() {
     let mut s = setup();
-    register_harness(&mut s.erl);
-    let erl = s.erl.node().to_string();
+    register_harness(&mut s.beam);
+    let erl = s.beam.node().to_string();
     let me = s.node.name().as_str().to_string();
     let mut mb = s.node.mailbox_named("holder").unwrap();
-    s.erl.eval(&format!(
+    s.beam.eval(&format!(
         "S = spawn(fun() -> receive after infinity -> ok end end), put(s, S), {{holder, '{me}'}} ! {{s, S}}, ok."
     ));
     let target = s.rt.block_on(mb.recv_timeout(T)).unwrap().as_tuple().unwrap()[1]
@@ -432,14 +400,14 @@ fn demonitor_and_unlink_reach_the_beam() {
     let r = mb.monitor(&target);
     mb.link(&target).unwrap();
     mb.send(("harness", erl.as_str()), Term::atom("sync")).unwrap();
-    s.erl.eval("receive sync -> ok end.");
+    s.beam.eval("receive sync -> ok end.");
     let info = "S = get(s), {monitored_by, M} = process_info(S, monitored_by), {links, L} = process_info(S, links), {length(M), length(L)}.";
-    assert_eq!(s.erl.eval(info), "{1,1}");
+    assert_eq!(s.beam.eval(info), "{1,1}");
     assert!(mb.demonitor(&r));
     mb.unlink(&target);
     mb.send(("harness", erl.as_str()), Term::atom("sync")).unwrap();
-    s.erl.eval("receive sync -> ok end.");
-    assert_eq!(s.erl.eval(info), "{0,0}");
+    s.beam.eval("receive sync -> ok end.");
+    assert_eq!(s.beam.eval(info), "{0,0}");
 }
 
 #[test]
@@ -447,22 +415,22 @@ fn stopping_the_node_disconnects_and_unregisters() {
     let mut s = setup();
     let me = s.node.name().as_str().to_string();
     assert_eq!(
-        s.erl
+        s.beam
             .eval(&format!("net_adm:ping('{me}'), monitor_node('{me}', true).")),
         "true"
     );
     let short = me.split('@').next().unwrap().to_string();
     let names = "{ok, Names} = erl_epmd:names(\"127.0.0.1\"), [N || {N, _} <- Names].";
-    assert!(s.erl.eval(names).contains(&short));
+    assert!(s.beam.eval(names).contains(&short));
     s.rt.block_on(s.node.stop());
     assert_eq!(
-        s.erl.eval(&format!(
+        s.beam.eval(&format!(
             "receive {{nodedown, '{me}'}} -> down after 5000 -> up end."
         )),
         "down"
     );
-    assert!(!s.erl.eval(names).contains(&short));
-    let erl = s.erl.node().to_string();
+    assert!(!s.beam.eval(names).contains(&short));
+    let erl = s.beam.node().to_string();
     assert_eq!(
         s.rt.block_on(s.node.ping(&erl)),
         Ping::Pang,
@@ -473,12 +441,12 @@ fn stopping_the_node_disconnects_and_unregisters() {
 #[test]
 fn aliases_work_in_both_directions() {
     let mut s = setup();
-    register_harness(&mut s.erl);
-    let erl = s.erl.node().to_string();
+    register_harness(&mut s.beam);
+    let erl = s.beam.node().to_string();
     let me = s.node.name().as_str().to_string();
     let mut mb = s.node.mailbox_named("aliased").unwrap();
     // A BEAM alias as a destination.
-    s.erl.eval(&format!(
+    s.beam.eval(&format!(
         "A = alias(), put(a, A), {{aliased, '{me}'}} ! {{alias, A}}, ok."
     ));
     let a = s.rt.block_on(mb.recv_timeout(T)).unwrap().as_tuple().unwrap()[1]
@@ -488,7 +456,7 @@ fn aliases_work_in_both_directions() {
     mb.send(beamlink::Dest::Alias(a), Term::atom("via_alias"))
         .unwrap();
     assert_eq!(
-        s.erl.eval("receive via_alias -> got after 5000 -> timeout end."),
+        s.beam.eval("receive via_alias -> got after 5000 -> timeout end."),
         "got"
     );
     // A beamlink alias reached from the BEAM, then deactivated.
@@ -498,11 +466,11 @@ fn aliases_work_in_both_directions() {
         Term::tuple(vec![Term::atom("alias"), Term::Reference(alias.clone())]),
     )
     .unwrap();
-    s.erl
+    s.beam
         .eval("receive {alias, R} -> put(r, R), R ! to_alias, ok end.");
     assert_eq!(s.rt.block_on(mb.recv_timeout(T)).unwrap(), Term::atom("to_alias"));
     assert!(mb.unalias(&alias));
-    s.erl.eval(&format!(
+    s.beam.eval(&format!(
         "get(r) ! dropped, {{aliased, '{me}'}} ! after_unalias, ok."
     ));
     assert_eq!(
@@ -514,8 +482,8 @@ fn aliases_work_in_both_directions() {
 #[test]
 fn pids_beyond_15_bits_reach_the_beam_and_back() {
     let mut s = setup();
-    register_harness(&mut s.erl);
-    let erl = s.erl.node().to_string();
+    register_harness(&mut s.beam);
+    let erl = s.beam.node().to_string();
     let keep: Vec<beamlink::Mailbox> = (0..40_000).map(|_| s.node.mailbox().unwrap()).collect();
     let mut mb = s.node.mailbox().unwrap();
     assert!(mb.pid().id > 1 << 15, "{:?}", mb.pid());
@@ -524,7 +492,7 @@ fn pids_beyond_15_bits_reach_the_beam_and_back() {
         Term::tuple(vec![Term::atom("pid"), Term::Pid(mb.pid().clone())]),
     )
     .unwrap();
-    s.erl.eval("receive {pid, P} -> P ! {back, P} end.");
+    s.beam.eval("receive {pid, P} -> P ! {back, P} end.");
     let m = s.rt.block_on(mb.recv_timeout(T)).unwrap();
     assert_eq!(
         m,
