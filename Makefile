@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps deps-deploy build test test-static demo bench fuzz lint clean
+.PHONY: all deps deps-deploy build release test test-static demo bench fuzz lint clean
 
 all: build
 
@@ -46,6 +46,16 @@ deps-deploy:
 
 build:
 	$(CARGO) build --workspace --all-targets
+
+# The binary beamlink ships (docker/Dockerfile builds it the same way): the CLI, static and
+# not position-independent, so it runs in an empty container and starts without relocating
+# itself. Written to $(RELEASE_BIN).
+RELEASE_TARGET := x86_64-unknown-linux-gnu
+RELEASE_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static
+RELEASE_BIN = $${CARGO_TARGET_DIR:-target}/$(RELEASE_TARGET)/release/beamlink
+release:
+	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO) build --release --locked -p beamlink-cli --target $(RELEASE_TARGET)
+	@echo "release: $(RELEASE_BIN)"
 
 # STATIC_TEST=0 skips the static release build of the CLI (test-static, about 2 min of CPU).
 STATIC_TEST ?= 1

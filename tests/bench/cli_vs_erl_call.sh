@@ -4,7 +4,7 @@
 # beamlink's time over erl_call's (target: at most 1.0).
 #
 # Usage: tests/bench/cli_vs_erl_call.sh [RUNS]   (from the repository root; builds the
-# release binary first). The cookie is in a private HOME, never in a process argument.
+# shipped binary first with `make release`). The cookie is in a private HOME, never in a process argument.
 # BEAMLINK_BEFORE=PATH also times another beamlink binary (e.g. a build of an earlier
 # commit) in the same rounds, for a before/after comparison on the same node.
 set -euo pipefail
@@ -16,10 +16,12 @@ for tool in hyperfine erl epmd "$ERL_CALL"; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is missing (make deps; apt-get install hyperfine)" >&2; exit 2; }
 done
 
-# BEAMLINK=PATH times an already built binary instead of building target/release/beamlink.
+# The binary timed is the one beamlink ships (`make release`, as docker/Dockerfile builds
+# it: static, not position-independent). BEAMLINK=PATH times an already built binary
+# instead, e.g. target/release/beamlink from a plain `cargo build --release`.
 if [ -z "${BEAMLINK:-}" ]; then
-  (cd "$ROOT" && cargo build --release -q -p beamlink-cli)
-  BEAMLINK="$ROOT/target/release/beamlink"
+  (cd "$ROOT" && make -s --no-print-directory release >/dev/null)
+  BEAMLINK="${CARGO_TARGET_DIR:-$ROOT/target}/x86_64-unknown-linux-gnu/release/beamlink"
 fi
 
 WORK=$(mktemp -d)

@@ -15,7 +15,7 @@ use beamlink_e2e::Epmd;
 
 /// The target triple and flags docker/Dockerfile builds with.
 const TARGET: &str = "x86_64-unknown-linux-gnu";
-const STATIC_RUSTFLAGS: &str = "-C target-feature=+crt-static";
+const STATIC_RUSTFLAGS: &str = "-C target-feature=+crt-static -C relocation-model=static";
 /// The size the issue allows the image (one binary in it).
 const MAX_BYTES: u64 = 10 * 1024 * 1024;
 

@@ -15,6 +15,7 @@ mod json;
 mod logging;
 mod node_setup;
 mod reach;
+mod signals;
 mod sources;
 
 /// The process's entry point, called by the C runtime. (Unit tests have libtest's.)
@@ -64,7 +65,8 @@ fn beamlink_main() -> libc::c_int {
     };
     // Only the EPMD server logs its work by default; clients print results, not logs.
     let quiet_default = !matches!(args.command, args::Command::Epmd(_));
-    logging::init(args.common.verbose, args.common.quiet, quiet_default);
+    let one_shot = !matches!(args.command, args::Command::Epmd(_) | args::Command::Join(_));
+    logging::init(args.common.verbose, args.common.quiet, quiet_default, one_shot);
     let code = commands::run(args);
     std::process::exit(code);
 }

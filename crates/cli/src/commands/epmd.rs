@@ -7,6 +7,7 @@ use beamlink_epmd::{EpmdServer, ServerConfig, Stopped};
 
 use crate::args::{Common, EpmdArgs};
 use crate::exit;
+use crate::signals::Signals;
 
 pub fn run(args: EpmdArgs, common: &Common) -> i32 {
     let port = match crate::node_setup::epmd_port(common.port) {
@@ -30,6 +31,14 @@ pub fn run(args: EpmdArgs, common: &Common) -> i32 {
         packet_timeout: Duration::from_secs(args.packet_timeout.max(1)),
         ..ServerConfig::default()
     };
+    // Before the runtime, so that no thread of it can take these signals.
+    let signals = match Signals::handle(&[libc::SIGTERM, libc::SIGINT]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("beamlink epmd: cannot handle SIGTERM and SIGINT: {e}");
+            return exit::FAILED;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -37,18 +46,10 @@ pub fn run(args: EpmdArgs, common: &Common) -> i32 {
             return exit::FAILED;
         }
     };
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, signals))
 }
 
-async fn serve(config: ServerConfig) -> i32 {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-        (Ok(t), Ok(i)) => (t, i),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("beamlink epmd: cannot handle signals: {e}");
-            return exit::FAILED;
-        }
-    };
+async fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
     let mut server = match EpmdServer::start(config).await {
         Ok(s) => s,
         Err(e) => {
@@ -63,8 +64,7 @@ async fn serve(config: ServerConfig) -> i32 {
             }
             return exit::OK;
         }
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+        signal = signals.recv() => crate::signals::name(signal),
     };
     tracing::info!(signal, "stopping");
     server.shutdown().await;

@@ -15,17 +15,25 @@ use beamlink_cluster::{http, Cluster, TopologyConfig};
 use crate::args::{Common, JoinArgs, OutputFormat, SourceArgs};
 use crate::exit::{self, Failure};
 use crate::node_setup::{cookie_choice, CookieChoice};
+use crate::signals::Signals;
 use crate::sources;
 
 /// The node name used when neither --name, BEAMLINK_NAME nor POD_IP gives one.
 const DEFAULT_BASENAME: &str = "beamlink";
 
 pub fn run(args: JoinArgs, common: &Common) -> i32 {
+    // Before the runtime, so that no thread of it can take these signals.
+    let signals = match Signals::handle(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
+            return Failure::failed(format!("cannot handle SIGTERM, SIGINT and SIGHUP: {e}")).report("join")
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return Failure::failed(format!("cannot start the runtime: {e}")).report("join"),
     };
-    match runtime.block_on(join(args, common)) {
+    match runtime.block_on(join(args, common, signals)) {
         Ok(()) => exit::OK,
         Err(f) => f.report("join"),
     }
@@ -151,7 +159,7 @@ async fn start_node(args: &JoinArgs, common: &Common, name: &str) -> Result<Node
     })
 }
 
-async fn join(args: JoinArgs, common: &Common) -> Result<(), Failure> {
+async fn join(args: JoinArgs, common: &Common, mut signals: Signals) -> Result<(), Failure> {
     let source_args = sources_from_env(&args.sources);
     let epmd_port = crate::node_setup::epmd_port(None)?;
     let sources = sources::sources(&source_args, epmd_port)?;
@@ -178,12 +186,6 @@ async fn join(args: JoinArgs, common: &Common) -> Result<(), Failure> {
         ),
         None => None,
     };
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| Failure::failed(format!("cannot handle SIGTERM: {e}")))?;
-    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .map_err(|e| Failure::failed(format!("cannot handle SIGINT: {e}")))?;
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .map_err(|e| Failure::failed(format!("cannot handle SIGHUP: {e}")))?;
 
     let name = own_name(common)?;
     let node = start_node(&args, common, &name).await?;
@@ -219,9 +221,10 @@ async fn join(args: JoinArgs, common: &Common) -> Result<(), Failure> {
     let view = cluster.view();
     let outcome = loop {
         tokio::select! {
-            _ = term.recv() => break Ok(()),
-            _ = int.recv() => break Ok(()),
-            _ = hup.recv() => cluster.poll_now(),
+            signal = signals.recv() => match signal {
+                libc::SIGHUP => cluster.poll_now(),
+                _ => break Ok(()),
+            },
             _ = view.stopped() => break Err(Failure::failed("the topology loop stopped unexpectedly")),
             ev = events.recv() => match ev {
                 Ok(ev) => log_event(&common.format, &ev),
