@@ -59,6 +59,7 @@ mod connections;
 mod cookie;
 mod error;
 pub mod gen_server;
+mod global;
 mod inbound;
 pub mod link;
 mod listener;

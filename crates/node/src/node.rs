@@ -157,6 +157,9 @@ impl Node {
         if let Ok(mb) = self.mailbox_named("rex") {
             tokio::spawn(crate::rex::serve(self.clone(), mb));
         }
+        if let Ok(mb) = self.mailbox_named(crate::global::SERVER) {
+            tokio::spawn(crate::global::serve(self.clone(), mb));
+        }
     }
 
     /// A builder for a node named by the first peer it connects to (see
