@@ -42,10 +42,20 @@
 //! groups). Two visible beamlink nodes never complete a session with each other
 //! (both wait for the other's locker), which delays nothing on BEAM nodes.
 //!
-//! Protocol versions: we speak version 8, the version of OTP 25.1 to 28 (`init_connect_ack`,
-//! `cancel_connect`, tagged `lock_set`); peers of versions 6 and 7 (OTP 20 to 25.0) get
-//! the untagged `lock_set` they expect, and known-node lists of either form (`Node` or
+//! Protocol versions: we announce version 8, what OTP 25 (kernel 8.5) answers to
+//! `get_protocol_version` and what the current OTP source (27, 28) still speaks, with
+//! the same messages: tagged `lock_set`, `init_connect_ack`, `cancel_connect`,
+//! `lost_connection` and `remove_connection`. Peers announcing 6 or 7 (older releases)
+//! get the untagged `lock_set` they expect; known-node lists of either form (`Node` or
 //! `{Node, Vsn}`) are read.
+//!
+//! Being passive lets us leave out what version 8 added to keep two *lockers* in step:
+//! we send no `init_connect_ack` (a peer only checks the ones it gets) and never restart
+//! our side of a session; the peer's side is the newest `init_connect` it sent (its tags
+//! grow), so a message of an earlier connection that comes late changes nothing. Node
+//! events and messages reach us on two channels: the mailbox is read first, so what a
+//! connection delivered comes before its nodedown, and an `init_connect` that comes
+//! before its nodeup waits for it.
 //!
 //! [`Global`] is the protocol, without I/O: each input (a message, a node going up or
 //! down) gives the [`Action`]s to carry out. [`serve`] is the process around it.
@@ -72,10 +82,13 @@ const OLDEST_VSN: i64 = 6;
 /// What the server does in answer to an input.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Action {
-    /// `gen_server:cast({global_name_server, Node}, Msg)`.
+    /// `gen_server:cast({global_name_server, Node}, Msg)` over the connection there is:
+    /// a message of a session never sets up a connection (a new connection is a new
+    /// session).
     Cast { node: Atom, msg: Term },
-    /// `erlang:send({global_name_server, Node}, Msg, [noconnect])`.
-    SendNoconnect { node: Atom, msg: Term },
+    /// `gen_server:cast({global_name_server, Node}, Msg)`, connecting if needed (the
+    /// `in_sync` of `sync_others`, which connects to the nodes it greets).
+    CastConnect { node: Atom, msg: Term },
     /// `Pid ! Msg`.
     SendPid { pid: Pid, msg: Term },
     /// `gen_server:reply/2` to a call.
@@ -95,6 +108,24 @@ struct His {
     tag: Term,
     /// The protocol version both sides use: the lower of ours and the peer's.
     vsn: i64,
+    /// The peer's locker.
+    locker: Pid,
+}
+
+impl Session {
+    /// Takes the peer's side from an `init_connect`, unless it is older than the one we
+    /// have: a peer's tags grow within one run of its node (`unique_integer([monotonic])`),
+    /// and a message of an earlier connection can come after the nodeup of the next.
+    fn take_his(&mut self, his: His) {
+        let newer = match &self.his {
+            None => true,
+            Some(old) if old.locker.creation != his.locker.creation => true,
+            Some(old) => his.tag > old.tag,
+        };
+        if newer {
+            self.his = Some(his);
+        }
+    }
 }
 
 /// A connect session with one peer, from its nodeup to `resolved` (or its nodedown).
@@ -132,6 +163,8 @@ pub(crate) struct Global {
     /// Nodes that are in sync with us (`synced`).
     synced: Vec<Atom>,
     sessions: HashMap<Atom, Session>,
+    /// The last `init_connect` of a node that was known when it came.
+    pre_connect: HashMap<Atom, His>,
     locks: HashMap<Term, Lock>,
     names: HashMap<Term, Pid>,
 }
@@ -179,6 +212,7 @@ impl Global {
             known: Vec::new(),
             synced: Vec::new(),
             sessions: HashMap::new(),
+            pre_connect: HashMap::new(),
             locks: HashMap::new(),
             names: HashMap::new(),
         }
@@ -221,7 +255,7 @@ impl Global {
             node.clone(),
             Session {
                 my_tag,
-                his: None,
+                his: self.pre_connect.remove(&node),
                 lock_set: false,
                 his_names: None,
                 resolved_sent: false,
@@ -306,10 +340,15 @@ impl Global {
 
     fn handle_call(&mut self, call: GenCall) -> Vec<Action> {
         let req = call.request.clone();
-        let tag = req.as_tuple().and_then(|t| t.first()).and_then(|t| t.as_atom().cloned());
+        let tag = req
+            .as_tuple()
+            .and_then(|t| t.first())
+            .and_then(|t| t.as_atom().cloned());
         let mut out = Vec::new();
         let reply = match (tag.as_ref().map(|a| a.as_str()), req.as_tuple()) {
-            (Some("set_lock"), Some([_, id])) => Term::atom(bool_atom(self.set_lock(id, &call.from, &mut out))),
+            (Some("set_lock"), Some([_, id])) => {
+                Term::atom(bool_atom(self.set_lock(id, &call.from, &mut out)))
+            }
             (Some("del_lock"), Some([_, id])) => {
                 self.del_lock(id, &call.from, &mut out);
                 Term::atom("true")
@@ -333,12 +372,18 @@ impl Global {
                 Term::atom("ok")
             }
             (None, None) if req.is_atom("get_protocol_version") => Term::Int(VSN),
-            (None, None) if req.is_atom("get_known") => {
-                Term::list(self.known.iter().map(|n| Term::Atom(n.clone())).collect::<Vec<_>>())
-            }
-            (None, None) if req.is_atom("get_synced") => {
-                Term::list(self.synced.iter().map(|n| Term::Atom(n.clone())).collect::<Vec<_>>())
-            }
+            (None, None) if req.is_atom("get_known") => Term::list(
+                self.known
+                    .iter()
+                    .map(|n| Term::Atom(n.clone()))
+                    .collect::<Vec<_>>(),
+            ),
+            (None, None) if req.is_atom("get_synced") => Term::list(
+                self.synced
+                    .iter()
+                    .map(|n| Term::Atom(n.clone()))
+                    .collect::<Vec<_>>(),
+            ),
             (None, None) if req.is_atom("get_names_ext") => Term::nil(),
             _ => return self.unsupported_call(call),
         };
@@ -391,12 +436,19 @@ impl Global {
                 Some(pid) => self.process_down(&pid.clone()),
                 None => Vec::new(),
             },
-            ("init_connect_ack", [_, node, his_my_tag, his_his_tag]) => {
-                self.init_connect_ack(node, his_my_tag, his_his_tag)
-            }
-            ("cancel_connect", [_, node, my_tag]) => self.cancel_connect(node, my_tag),
+            // We send no init_connect_ack (see the module documentation) and need none:
+            // our session restarts only when the peer cancels it.
+            ("init_connect_ack", _) => Vec::new(),
+            // A version-8 peer cancels our attempt when it gets a second init_connect of
+            // ours in one session (ours of a connection gone, and the next one's). It
+            // keeps the latest as ours, starts its own side again and sends us a new
+            // init_connect, which replaces its side in our session: we keep ours.
+            // Starting ours again would give it a second init_connect again, and so on.
+            ("cancel_connect", _) => Vec::new(),
+            // Only from a node we know or are connecting to, as global.erl: a repeated
+            // request must not close the next connection.
             ("remove_connection", [_, node]) => match node.as_atom() {
-                Some(node) if *node != self.me => {
+                Some(node) if self.is_known(node) || self.sessions.contains_key(node) => {
                     let mut out = self.node_down(&node.clone());
                     out.push(Action::Disconnect(node.clone()));
                     out
@@ -420,12 +472,12 @@ impl Global {
             return Vec::new();
         };
         // {Vsn, Tag}, or a longer tuple from a future version.
-        let Some([his_vsn, his_tag]) = vsn.as_tuple().and_then(|t| t.get(..2)).and_then(|t| <&[Term; 2]>::try_from(t).ok())
-        else {
-            tracing::info!(peer = %node, version = %vsn, "global: illegal protocol version in init_connect ignored");
-            return Vec::new();
+        let (his_vsn, his_tag) = match vsn.as_tuple() {
+            Some([v, t, ..]) => (v.as_i64(), t.clone()),
+            _ => (None, Term::nil()),
         };
-        let Some(his_vsn) = his_vsn.as_i64() else {
+        let Some(his_vsn) = his_vsn else {
+            tracing::info!(peer = %node, version = %vsn, "global: illegal protocol version in init_connect ignored");
             return Vec::new();
         };
         if his_vsn < OLDEST_VSN {
@@ -437,81 +489,30 @@ impl Global {
             );
             return Vec::new();
         }
-        if init.as_tuple().map(|t| t.len()) != Some(4) {
-            return Vec::new();
-        }
-        if node == self.me || self.is_known(&node) {
-            // global.erl keeps it as a 'pre_connect' that only a later nodeup uses.
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        if !self.sessions.contains_key(&node) {
-            // Its nodeup has not reached us yet: the connection is up, start ours.
-            out.extend(self.start_session(node.clone()));
-        }
-        let vsn = his_vsn.min(VSN);
-        let Some(session) = self.sessions.get_mut(&node) else {
-            return out;
-        };
-        if session.his.is_some() && vsn >= VERIFY_CONNECT_VSN {
-            // A second attempt within one session: cancel both and start over.
-            out.push(Action::SendNoconnect {
-                node: node.clone(),
-                msg: cancel_connect_msg(&self.me, his_tag),
-            });
-            self.sessions.remove(&node);
-            out.extend(self.start_session(node.clone()));
-            return out;
-        }
-        session.his = Some(His {
-            tag: his_tag.clone(),
-            vsn,
-        });
-        if vsn >= VERIFY_CONNECT_VSN {
-            let ack = Term::tuple(vec![
-                Term::atom("init_connect_ack"),
-                Term::Atom(self.me.clone()),
-                his_tag.clone(),
-                Term::Int(session.my_tag),
-            ]);
-            out.push(Action::SendNoconnect { node, msg: ack });
-        }
-        out
-    }
-
-    fn init_connect_ack(&mut self, node: &Term, his_my_tag: &Term, his_his_tag: &Term) -> Vec<Action> {
-        let Some(node) = node.as_atom().cloned() else {
+        let Some([_, _, _, locker]) = init.as_tuple_n::<4>() else {
             return Vec::new();
         };
-        let Some(session) = self.sessions.get(&node) else {
+        let Some(locker) = locker.as_pid().cloned() else {
             return Vec::new();
         };
-        let agrees = *his_my_tag == Term::Int(session.my_tag)
-            && session.his.as_ref().map(|h| &h.tag) == Some(his_his_tag);
-        if agrees {
+        if node == self.me {
             return Vec::new();
         }
-        // The two sides disagree on which session is on: cancel and start over.
-        let mut out = vec![Action::SendNoconnect {
-            node: node.clone(),
-            msg: cancel_connect_msg(&self.me, his_his_tag),
-        }];
-        self.sessions.remove(&node);
-        out.extend(self.start_session(node));
-        out
-    }
-
-    fn cancel_connect(&mut self, node: &Term, my_tag: &Term) -> Vec<Action> {
-        let Some(node) = node.as_atom().cloned() else {
-            return Vec::new();
+        let his = His {
+            tag: his_tag,
+            vsn: his_vsn.min(VSN),
+            locker,
         };
-        match self.sessions.get(&node) {
-            Some(s) if Term::Int(s.my_tag) == *my_tag => {
-                self.sessions.remove(&node);
-                self.start_session(node)
+        match self.sessions.get_mut(&node) {
+            Some(session) => session.take_his(his),
+            _ => {
+                // Before its nodeup (traffic of a new connection may come before the
+                // nodedown of the old one and the nodeup): kept for the next session, as
+                // global.erl's 'pre_connect'.
+                self.pre_connect.insert(node, his);
             }
-            _ => Vec::new(),
         }
+        Vec::new()
     }
 
     /// The peer's locker has locked its partition and our node with the session's lock
@@ -571,7 +572,10 @@ impl Global {
                 node: node.clone(),
                 msg: reply,
             },
-            Action::Cast { node: node.clone(), msg: exchange },
+            Action::Cast {
+                node: node.clone(),
+                msg: exchange,
+            },
         ];
         out.extend(self.advance(&node));
         out
@@ -686,7 +690,7 @@ impl Global {
             Term::Atom(self.me.clone()),
             Term::atom("true"),
         ]);
-        out.push(Action::Cast { node, msg });
+        out.push(Action::CastConnect { node, msg });
     }
 
     fn new_nodes(&mut self, ops: &Term, nodes: &Term) -> Vec<Action> {
@@ -698,11 +702,15 @@ impl Global {
         out
     }
 
+    /// The node is in sync with us, having heard of us from a third node. global.erl
+    /// also cancels its session with the node; we keep ours, should there be one: the
+    /// `in_sync` may have been sent before a nodedown and come after the next nodeup,
+    /// and a peer that is in a session with us waits for our `lock_set` with no time
+    /// limit, holding its locks. A session nobody continues is forgotten at nodedown.
     fn in_sync(&mut self, node: &Term) -> Vec<Action> {
         let Some(node) = node.as_atom().cloned() else {
             return Vec::new();
         };
-        self.sessions.remove(&node);
         if !self.synced.contains(&node) {
             self.synced.push(node);
         }
@@ -812,14 +820,6 @@ fn bool_atom(b: bool) -> &'static str {
     }
 }
 
-fn cancel_connect_msg(me: &Atom, his_tag: &Term) -> Term {
-    Term::tuple(vec![
-        Term::atom("cancel_connect"),
-        Term::Atom(me.clone()),
-        his_tag.clone(),
-    ])
-}
-
 impl Node {
     /// The pid registered under the global name `name` (`global:whereis_name/1`), as this
     /// node has heard from the BEAM nodes it is connected to, or `None`.
@@ -851,18 +851,12 @@ pub(crate) async fn serve(node: Node, mut mailbox: Mailbox) {
         perform(&node, &mailbox, &mut monitors, actions).await;
     }
     loop {
-        // Node events first: a nodedown must be seen before traffic of the next
-        // connection to the same node, as net_kernel guarantees to global.erl.
+        // The mailbox first: what a connection delivered before its nodedown is handled
+        // before it, as net_kernel guarantees to global.erl. Traffic of the next
+        // connection may then come before that nodedown and the nodeup: [`Global`]
+        // keeps such an `init_connect` for the nodeup (see `pre_connect`).
         let actions = tokio::select! {
             biased;
-            event = events.recv() => match event {
-                Ok(NodeEvent::Up { node: peer, hidden }) if visible && !hidden => global.node_up(peer),
-                Ok(NodeEvent::Up { .. }) => Vec::new(),
-                Ok(NodeEvent::Down { node: peer, .. }) => global.node_down(&peer),
-                Err(EventError::Lagged(_)) if visible => global.reconcile(&node.nodes()),
-                Err(EventError::Lagged(_)) => Vec::new(),
-                Err(EventError::Closed) => break,
-            },
             msg = mailbox.recv() => match msg {
                 Ok(msg) => match whereis_request(&msg) {
                     Some((call, name)) => {
@@ -877,6 +871,14 @@ pub(crate) async fn serve(node: Node, mut mailbox: Mailbox) {
                     }
                 },
                 Err(_) => break,
+            },
+            event = events.recv() => match event {
+                Ok(NodeEvent::Up { node: peer, hidden }) if visible && !hidden => global.node_up(peer),
+                Ok(NodeEvent::Up { .. }) => Vec::new(),
+                Ok(NodeEvent::Down { node: peer, .. }) => global.node_down(&peer),
+                Err(EventError::Lagged(_)) if visible => global.reconcile(&node.nodes()),
+                Err(EventError::Lagged(_)) => Vec::new(),
+                Err(EventError::Closed) => break,
             },
         };
         perform(&node, &mailbox, &mut monitors, actions).await;
@@ -902,24 +904,29 @@ fn down_pid(msg: &Term) -> Option<Pid> {
     pid.as_pid().cloned()
 }
 
-async fn perform(node: &Node, mailbox: &Mailbox, monitors: &mut HashMap<Pid, Reference>, actions: Vec<Action>) {
+async fn perform(
+    node: &Node,
+    mailbox: &Mailbox,
+    monitors: &mut HashMap<Pid, Reference>,
+    actions: Vec<Action>,
+) {
     for action in actions {
         let result = match action {
-            Action::Cast { node: peer, msg } => mailbox.send(
+            Action::Cast { node: peer, msg } => mailbox.send_noconnect(
                 Dest::Remote {
                     name: Atom::new(SERVER),
                     node: peer,
                 },
                 cast_msg(msg),
             ),
-            Action::SendNoconnect { node: peer, msg } => mailbox.send_noconnect(
+            Action::CastConnect { node: peer, msg } => mailbox.send(
                 Dest::Remote {
                     name: Atom::new(SERVER),
                     node: peer,
                 },
-                msg,
+                cast_msg(msg),
             ),
-            Action::SendPid { pid, msg } => mailbox.send(pid, msg),
+            Action::SendPid { pid, msg } => mailbox.send_noconnect(pid, msg),
             Action::Reply { call, reply } => {
                 let (dest, msg) = call.reply_to(reply);
                 mailbox.send(dest, msg)
@@ -1000,7 +1007,9 @@ mod tests {
         actions
             .iter()
             .filter_map(|a| match a {
-                Action::Cast { node, msg } if node.as_str() == to => Some(msg),
+                Action::Cast { node, msg } | Action::CastConnect { node, msg } if node.as_str() == to => {
+                    Some(msg)
+                }
                 _ => None,
             })
             .collect()
@@ -1065,14 +1074,8 @@ mod tests {
         assert!(node.is_atom("v@h"));
         assert_eq!(locker.as_tuple().unwrap()[3], Term::Pid(pid("v@h", 1)));
 
-        // init_connect is acknowledged with both tags.
-        assert_eq!(
-            steps[1],
-            vec![Action::SendNoconnect {
-                node: Atom::new("a@h"),
-                msg: Term::tuple(vec![atom("init_connect_ack"), atom("v@h"), Term::Int(5), Term::Int(100)]),
-            }]
-        );
+        // init_connect is taken in silence.
+        assert!(steps[1].is_empty());
         // lock_set true is answered in kind (tagged with the peer's tag), then our names.
         let ls = casts_to(&steps[2], "a@h");
         assert_eq!(
@@ -1087,7 +1090,13 @@ mod tests {
         );
         assert_eq!(
             *ls[1],
-            Term::tuple(vec![atom("exchange"), atom("v@h"), Term::nil(), Term::nil(), Term::Int(5)])
+            Term::tuple(vec![
+                atom("exchange"),
+                atom("v@h"),
+                Term::nil(),
+                Term::nil(),
+                Term::Int(5)
+            ])
         );
         // The peer's names: resolved goes out, nothing to resolve.
         let res = casts_to(&steps[3], "a@h");
@@ -1105,7 +1114,10 @@ mod tests {
         );
         // Its resolved ends the session: b@h, in its partition, gets in_sync.
         let in_sync = casts_to(&steps[4], "b@h");
-        assert_eq!(*in_sync[0], Term::tuple(vec![atom("in_sync"), atom("v@h"), atom("true")]));
+        assert_eq!(
+            *in_sync[0],
+            Term::tuple(vec![atom("in_sync"), atom("v@h"), atom("true")])
+        );
         assert_eq!(g.known(), &[Atom::new("b@h"), Atom::new("a@h")]);
         assert_eq!(g.whereis(&atom("foo")), Some(pid("a@h", 77)));
         assert!(g.sessions.is_empty());
@@ -1155,40 +1167,99 @@ mod tests {
             out,
             vec![Action::SendPid {
                 pid: other,
-                msg: Term::tuple(vec![atom("lock_set"), Term::Pid(pid("v@h", 1)), atom("false"), Term::nil()]),
+                msg: Term::tuple(vec![
+                    atom("lock_set"),
+                    Term::Pid(pid("v@h", 1)),
+                    atom("false"),
+                    Term::nil()
+                ]),
             }]
         );
     }
 
     #[test]
-    fn init_connect_before_nodeup_starts_the_session() {
+    fn init_connect_before_nodeup_waits_for_it() {
         let mut g = me();
-        let out = g.handle(init_connect("a@h", 8, 5, pid("a@h", 50)));
-        assert_eq!(casts_to(&out, "a@h").len(), 1);
-        assert!(g.node_up(Atom::new("a@h")).is_empty());
+        let locker = pid("a@h", 50);
+        assert!(g.handle(init_connect("a@h", 8, 5, locker.clone())).is_empty());
+        assert_eq!(casts_to(&g.node_up(Atom::new("a@h")), "a@h").len(), 1);
+        let lock_set = Term::tuple(vec![
+            atom("lock_set"),
+            Term::Pid(locker),
+            atom("true"),
+            Term::nil(),
+            Term::Int(100),
+        ]);
+        assert_eq!(casts_to(&g.handle(cast(lock_set)), "a@h").len(), 2);
     }
 
     #[test]
-    fn a_mismatched_ack_or_a_cancel_restarts_the_session() {
+    fn acks_and_cancels_leave_the_session_as_it_is() {
         let mut g = me();
         g.node_up(Atom::new("a@h"));
         g.handle(init_connect("a@h", 8, 5, pid("a@h", 50)));
-        let ok = Term::tuple(vec![atom("init_connect_ack"), atom("a@h"), Term::Int(100), Term::Int(5)]);
-        assert!(g.handle(ok).is_empty());
-        let bad = Term::tuple(vec![atom("init_connect_ack"), atom("a@h"), Term::Int(100), Term::Int(6)]);
-        let out = g.handle(bad);
-        assert!(matches!(&out[0], Action::SendNoconnect { msg, .. } if msg.as_tuple().unwrap()[0].is_atom("cancel_connect")));
-        let restarted = casts_to(&out, "a@h");
-        assert_eq!(
-            restarted[0].as_tuple().unwrap()[1],
-            Term::tuple(vec![Term::Int(8), Term::Int(101)])
-        );
-        let cancel = Term::tuple(vec![atom("cancel_connect"), atom("a@h"), Term::Int(101)]);
-        let out = g.handle(cancel);
-        assert_eq!(
-            casts_to(&out, "a@h")[0].as_tuple().unwrap()[1],
-            Term::tuple(vec![Term::Int(8), Term::Int(102)])
-        );
+        let bad = Term::tuple(vec![
+            atom("init_connect_ack"),
+            atom("a@h"),
+            Term::Int(99),
+            Term::Int(6),
+        ]);
+        assert!(g.handle(bad).is_empty());
+        assert!(g
+            .handle(Term::tuple(vec![
+                atom("cancel_connect"),
+                atom("a@h"),
+                Term::Int(100)
+            ]))
+            .is_empty());
+        // The peer's next init_connect replaces its side; ours is still tag 100.
+        g.handle(init_connect("a@h", 8, 6, pid("a@h", 50)));
+        let lock_set = Term::tuple(vec![
+            atom("lock_set"),
+            Term::Pid(pid("a@h", 50)),
+            atom("true"),
+            Term::nil(),
+            Term::Int(100),
+        ]);
+        let out = g.handle(cast(lock_set));
+        assert_eq!(casts_to(&out, "a@h")[0].as_tuple().unwrap()[4], Term::Int(6));
+    }
+
+    #[test]
+    fn an_older_init_connect_does_not_replace_a_newer_one() {
+        let mut g = me();
+        g.node_up(Atom::new("a@h"));
+        let locker = pid("a@h", 50);
+        g.handle(init_connect("a@h", 8, -10, locker.clone()));
+        g.handle(init_connect("a@h", 8, -12, locker.clone()));
+        let lock_set = Term::tuple(vec![
+            atom("lock_set"),
+            Term::Pid(locker),
+            atom("true"),
+            Term::nil(),
+            Term::Int(100),
+        ]);
+        let out = g.handle(cast(lock_set));
+        assert_eq!(casts_to(&out, "a@h")[0].as_tuple().unwrap()[4], Term::Int(-10));
+    }
+
+    #[test]
+    fn an_init_connect_of_a_known_node_waits_for_its_next_nodeup() {
+        let mut g = me();
+        session(&mut g);
+        let locker = pid("a@h", 51);
+        assert!(g.handle(init_connect("a@h", 8, 9, locker.clone())).is_empty());
+        g.node_down(&Atom::new("a@h"));
+        g.node_up(Atom::new("a@h"));
+        let lock_set = Term::tuple(vec![
+            atom("lock_set"),
+            Term::Pid(locker),
+            atom("true"),
+            Term::nil(),
+            Term::Int(101),
+        ]);
+        let out = g.handle(cast(lock_set));
+        assert_eq!(casts_to(&out, "a@h")[0].as_tuple().unwrap()[4], Term::Int(9));
     }
 
     #[test]
@@ -1202,16 +1273,28 @@ mod tests {
         assert_eq!(replies(&out), vec![atom("true")]);
         assert!(out.contains(&Action::Monitor(p1.clone())));
         // Same requester id: shared. Another: refused.
-        assert_eq!(replies(&g.handle(call(p2.clone(), set(id("r1"))))), vec![atom("true")]);
-        assert_eq!(replies(&g.handle(call(p3.clone(), set(id("r2"))))), vec![atom("false")]);
+        assert_eq!(
+            replies(&g.handle(call(p2.clone(), set(id("r1"))))),
+            vec![atom("true")]
+        );
+        assert_eq!(
+            replies(&g.handle(call(p3.clone(), set(id("r2"))))),
+            vec![atom("false")]
+        );
         // del_lock by one holder keeps it for the other.
         let out = g.handle(call(p1.clone(), del(id("r1"))));
         assert_eq!(replies(&out), vec![atom("true")]);
         assert!(out.contains(&Action::Demonitor(p1.clone())));
-        assert_eq!(replies(&g.handle(call(p3.clone(), set(id("r2"))))), vec![atom("false")]);
+        assert_eq!(
+            replies(&g.handle(call(p3.clone(), set(id("r2"))))),
+            vec![atom("false")]
+        );
         // The last holder's node goes down: the resource is free.
         g.node_down(&Atom::new("a@h"));
-        assert_eq!(replies(&g.handle(call(p3.clone(), set(id("r2"))))), vec![atom("true")]);
+        assert_eq!(
+            replies(&g.handle(call(p3.clone(), set(id("r2"))))),
+            vec![atom("true")]
+        );
         // Its holder dies: free again.
         let down = Term::tuple(vec![
             atom("DOWN"),
@@ -1228,7 +1311,12 @@ mod tests {
     fn registrations_and_new_nodes_update_the_replica() {
         let mut g = me();
         let p = pid("a@h", 9);
-        let reg = Term::tuple(vec![atom("register"), atom("svc"), Term::Pid(p.clone()), atom("m")]);
+        let reg = Term::tuple(vec![
+            atom("register"),
+            atom("svc"),
+            Term::Pid(p.clone()),
+            atom("m"),
+        ]);
         assert_eq!(replies(&g.handle(call(p.clone(), reg))), vec![atom("yes")]);
         assert_eq!(g.whereis(&atom("svc")), Some(p.clone()));
         let unreg = Term::tuple(vec![atom("unregister"), atom("svc")]);
@@ -1263,10 +1351,15 @@ mod tests {
     }
 
     #[test]
-    fn remove_connection_disconnects() {
+    fn remove_connection_disconnects_a_known_node_once() {
         let mut g = me();
-        let out = g.handle(Term::tuple(vec![atom("remove_connection"), atom("b@h")]));
-        assert_eq!(out, vec![Action::Disconnect(Atom::new("b@h"))]);
+        session(&mut g);
+        let remove = Term::tuple(vec![atom("remove_connection"), atom("b@h")]);
+        assert_eq!(
+            g.handle(remove.clone()),
+            vec![Action::Disconnect(Atom::new("b@h"))]
+        );
+        assert!(g.handle(remove).is_empty());
     }
 
     #[test]
@@ -1275,8 +1368,18 @@ mod tests {
         for msg in [
             Term::Int(1),
             cast(Term::Int(2)),
-            cast(Term::tuple(vec![atom("init_connect"), atom("x"), Term::Int(1), Term::nil()])),
-            cast(Term::tuple(vec![atom("lock_set"), Term::Int(1), atom("true"), Term::nil()])),
+            cast(Term::tuple(vec![
+                atom("init_connect"),
+                atom("x"),
+                Term::Int(1),
+                Term::nil(),
+            ])),
+            cast(Term::tuple(vec![
+                atom("lock_set"),
+                Term::Int(1),
+                atom("true"),
+                Term::nil(),
+            ])),
             call(pid("a@h", 1), Term::tuple(vec![atom("set_lock"), Term::Int(1)])),
         ] {
             let out = g.handle(msg);
