@@ -268,3 +268,55 @@ fn a_visible_node_leaving_leaves_global_working() {
         "done"
     );
 }
+
+/// [`guarded`] for an Elixir node.
+fn guarded_ex(expr: &str) -> String {
+    format!(
+        "t = Task.async(fn -> {expr} end); \
+         case Task.yield(t, {GUARD_MS}) || Task.shutdown(t, :brutal_kill) do {{:ok, r}} -> r; _ -> :hung end"
+    )
+}
+
+#[test]
+fn an_elixir_node_syncs_and_shares_names_with_a_visible_node_around() {
+    let epmd = Epmd::start();
+    let cookie = random_cookie();
+    let mut ex = Beam::elixir().epmd(epmd.port).cookie(&cookie).start();
+    let mut erl = Beam::erlang().epmd(epmd.port).cookie(&cookie).start();
+    let rt = node_runtime();
+    let v = rt
+        .block_on(
+            Node::builder(&format!("{}@127.0.0.1", unique_name("vis")))
+                .cookie(&cookie)
+                .hidden(false)
+                .epmd(EpmdMode::External { port: epmd.port })
+                .start(),
+        )
+        .expect("start the visible beamlink node");
+    let v_name = v.name().as_str().to_string();
+    let erl_node = erl.node().to_string();
+    assert_eq!(ex.eval(&format!(":net_adm.ping(:\"{v_name}\")")), ":pong");
+    assert_eq!(ex.eval(&format!(":net_adm.ping(:\"{erl_node}\")")), ":pong");
+    assert_eq!(ex.eval(&guarded_ex(":global.sync()")), ":ok");
+    sync(&mut erl);
+    let reg = ":global.register_name(:from_elixir, spawn(fn -> receive do :stop -> :ok end end))";
+    assert_eq!(ex.eval(&guarded_ex(reg)), ":yes");
+    assert_eq!(
+        erl.eval("node(global:whereis_name(from_elixir))."),
+        format!("'{}'", ex.node())
+    );
+    assert_eq!(register(&mut erl, "from_erlang"), "yes");
+    assert_eq!(
+        ex.eval("node(:global.whereis_name(:from_erlang))"),
+        format!(":\"{erl_node}\"")
+    );
+    let from_ex = rt.block_on(v.whereis_global(&Term::atom("from_elixir")));
+    assert_eq!(
+        from_ex.map(|p| p.node.as_str().to_string()),
+        Some(ex.node().to_string())
+    );
+    assert_eq!(
+        ex.eval(&guarded_ex(":global.trans({:res, self()}, fn -> :in_trans end)")),
+        ":in_trans"
+    );
+}
