@@ -824,8 +824,8 @@ impl Node {
     /// The pid registered under the global name `name` (`global:whereis_name/1`), as this
     /// node has heard from the BEAM nodes it is connected to, or `None`.
     ///
-    /// Only a visible node (`NodeBuilder::hidden(false)`) takes part in `global`: a
-    /// hidden node always answers `None`. Names are seen once the node's session with the
+    /// Only a visible node (`NodeBuilder::hidden(false)`) takes part in `global` (runs a
+    /// `global_name_server`): a hidden node always answers `None`. Names are seen once the node's session with the
     /// BEAM peer is over (what `global:sync/0` on the peer waits for).
     pub async fn whereis_global(&self, name: &Term) -> Option<Pid> {
         let request = Term::tuple(vec![Term::atom("beamlink_whereis"), name.clone()]);
@@ -841,7 +841,8 @@ impl Node {
 /// visible peers going up and down, until the mailbox or the node ends.
 pub(crate) async fn serve(node: Node, mut mailbox: Mailbox) {
     use tokio::sync::broadcast::error::RecvError as EventError;
-    let visible = node.config().map(|c| !c.hidden).unwrap_or(false);
+    // Started for visible nodes only; a hidden one would have no visible peer.
+    let visible = node.config().is_some_and(|c| !c.hidden);
     let mut events = node.monitor_nodes();
     let first_tag = i64::from(rand::random::<u32>());
     let mut global = Global::new(node.name().clone(), mailbox.pid().clone(), first_tag);

@@ -157,8 +157,11 @@ impl Node {
         if let Ok(mb) = self.mailbox_named("rex") {
             tokio::spawn(crate::rex::serve(self.clone(), mb));
         }
-        if let Ok(mb) = self.mailbox_named(crate::global::SERVER) {
-            tokio::spawn(crate::global::serve(self.clone(), mb));
+        // Only a visible node takes part in `global` (BEAM nodes never sync with hidden ones).
+        if self.config().is_some_and(|c| !c.hidden) {
+            if let Ok(mb) = self.mailbox_named(crate::global::SERVER) {
+                tokio::spawn(crate::global::serve(self.clone(), mb));
+            }
         }
     }
 
