@@ -320,3 +320,39 @@ fn an_elixir_node_syncs_and_shares_names_with_a_visible_node_around() {
         ":in_trans"
     );
 }
+
+#[test]
+fn beam_nodes_that_meet_only_through_a_visible_node_each_keep_global_working() {
+    let mut c = Cluster::start();
+    let v = c.v_name();
+    assert_eq!(c.a.eval(&format!("net_adm:ping('{v}').")), "pong");
+    assert_eq!(c.b.eval(&format!("net_adm:ping('{v}').")), "pong");
+    sync(&mut c.a);
+    sync(&mut c.b);
+    // A beamlink node reports no known nodes, so it does not introduce A and B to each
+    // other as a BEAM node would: each stays a global partition with V.
+    let b_node = c.b.node().to_string();
+    assert_eq!(c.a.eval(&format!("lists:member('{b_node}', nodes()).")), "false");
+    assert_eq!(register(&mut c.a, "only_a"), "yes");
+    assert_eq!(register(&mut c.b, "only_b"), "yes");
+    assert_eq!(
+        c.a.eval(&guarded("global:trans({res, self()}, fun() -> a end)")),
+        "a"
+    );
+    assert_eq!(
+        c.b.eval(&guarded("global:trans({res, self()}, fun() -> b end)")),
+        "b"
+    );
+    // Once they meet, their names merge.
+    assert_eq!(c.a.eval(&format!("net_adm:ping('{b_node}').")), "pong");
+    sync(&mut c.a);
+    sync(&mut c.b);
+    assert_eq!(
+        c.b.eval("node(global:whereis_name(only_a))."),
+        format!("'{}'", c.a.node())
+    );
+    assert_eq!(
+        c.a.eval("node(global:whereis_name(only_b))."),
+        format!("'{b_node}'")
+    );
+}
