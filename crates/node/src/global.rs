@@ -70,7 +70,7 @@ use std::collections::HashMap;
 /// The name every node's global name server is registered under.
 pub(crate) const SERVER: &str = "global_name_server";
 
-/// The version of the `global` protocol we speak (OTP 25.1 to 28 speak 8).
+/// The version of the `global` protocol we announce (OTP 25's, and still the current one).
 pub(crate) const VSN: i64 = 8;
 
 /// The first version that tags `lock_set` and sends `init_connect_ack`.
@@ -112,6 +112,21 @@ struct His {
     locker: Pid,
 }
 
+/// A connect session with one peer, from its nodeup to `resolved` (or its nodedown).
+#[derive(Debug, Clone, PartialEq)]
+struct Session {
+    my_tag: i64,
+    his: Option<His>,
+    /// We answered `lock_set` true and sent our (empty) `exchange`.
+    lock_set: bool,
+    /// The names the peer sent in `exchange`, once it did.
+    his_names: Option<Vec<(Term, Pid)>>,
+    /// We sent `resolved`.
+    resolved_sent: bool,
+    /// The peer's `resolved` (its operations and its known nodes) if it came first.
+    his_resolved: Option<(Term, Vec<Atom>)>,
+}
+
 impl Session {
     /// Takes the peer's side from an `init_connect`, unless it is older than the one we
     /// have: a peer's tags grow within one run of its node (`unique_integer([monotonic])`),
@@ -126,21 +141,6 @@ impl Session {
             self.his = Some(his);
         }
     }
-}
-
-/// A connect session with one peer, from its nodeup to `resolved` (or its nodedown).
-#[derive(Debug, Clone, PartialEq)]
-struct Session {
-    my_tag: i64,
-    his: Option<His>,
-    /// We answered `lock_set` true and sent our (empty) `exchange`.
-    lock_set: bool,
-    /// The names the peer sent in `exchange`, once it did.
-    his_names: Option<Vec<(Term, Pid)>>,
-    /// We sent `resolved`.
-    resolved_sent: bool,
-    /// The peer's `resolved` (its operations and its known nodes) if it came first.
-    his_resolved: Option<(Term, Vec<Atom>)>,
 }
 
 /// A lock on one resource: its requester id and the pids holding it.
@@ -163,10 +163,12 @@ pub(crate) struct Global {
     /// Nodes that are in sync with us (`synced`).
     synced: Vec<Atom>,
     sessions: HashMap<Atom, Session>,
-    /// The last `init_connect` of a node that was known when it came.
+    /// The last `init_connect` of a node that came when no session could take it.
     pre_connect: HashMap<Atom, His>,
     locks: HashMap<Term, Lock>,
     names: HashMap<Term, Pid>,
+    /// How many locks and names each pid holds; a pid is monitored while it holds any.
+    held: HashMap<Pid, usize>,
 }
 
 fn cast_msg(msg: Term) -> Term {
@@ -215,6 +217,7 @@ impl Global {
             pre_connect: HashMap::new(),
             locks: HashMap::new(),
             names: HashMap::new(),
+            held: HashMap::new(),
         }
     }
 
@@ -233,8 +236,24 @@ impl Global {
         self.known.contains(node)
     }
 
-    fn holds_anything(&self, pid: &Pid) -> bool {
-        self.locks.values().any(|l| l.holders.contains(pid)) || self.names.values().any(|p| p == pid)
+    /// `pid` takes one more lock or name: monitored from its first.
+    fn hold(&mut self, pid: &Pid, out: &mut Vec<Action>) {
+        let n = self.held.entry(pid.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            out.push(Action::Monitor(pid.clone()));
+        }
+    }
+
+    /// `pid` gives one lock or name up: no longer monitored after its last.
+    fn release(&mut self, pid: &Pid, out: &mut Vec<Action>) {
+        if let Some(n) = self.held.get_mut(pid) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.held.remove(pid);
+                out.push(Action::Demonitor(pid.clone()));
+            }
+        }
     }
 
     // ---- nodes up and down ----
@@ -283,14 +302,7 @@ impl Global {
         self.sessions.remove(node);
         self.known.retain(|n| n != node);
         self.synced.retain(|n| n != node);
-        let gone: Vec<Pid> = self
-            .locks
-            .values()
-            .flat_map(|l| l.holders.iter())
-            .chain(self.names.values())
-            .filter(|p| p.node == *node)
-            .cloned()
-            .collect();
+        let gone: Vec<Pid> = self.held.keys().filter(|p| p.node == *node).cloned().collect();
         let mut out = Vec::new();
         for pid in gone {
             out.extend(self.process_down(&pid));
@@ -314,17 +326,15 @@ impl Global {
 
     /// A monitored process ended: it holds no lock and no name any more.
     pub(crate) fn process_down(&mut self, pid: &Pid) -> Vec<Action> {
-        let held = self.holds_anything(pid);
+        if self.held.remove(pid).is_none() {
+            return Vec::new();
+        }
         for lock in self.locks.values_mut() {
             lock.holders.retain(|p| p != pid);
         }
         self.locks.retain(|_, l| !l.holders.is_empty());
         self.names.retain(|_, p| p != pid);
-        if held {
-            vec![Action::Demonitor(pid.clone())]
-        } else {
-            Vec::new()
-        }
+        vec![Action::Demonitor(pid.clone())]
     }
 
     // ---- messages ----
@@ -436,8 +446,7 @@ impl Global {
                 Some(pid) => self.process_down(&pid.clone()),
                 None => Vec::new(),
             },
-            // We send no init_connect_ack (see the module documentation) and need none:
-            // our session restarts only when the peer cancels it.
+            // We send no init_connect_ack and need none (see the module documentation).
             ("init_connect_ack", _) => Vec::new(),
             // A version-8 peer cancels our attempt when it gets a second init_connect of
             // ours in one session (ours of a connection gone, and the next one's). It
@@ -740,22 +749,19 @@ impl Global {
     }
 
     fn insert_name(&mut self, name: Term, pid: Pid, out: &mut Vec<Action>) {
-        let watched = self.holds_anything(&pid);
-        if let Some(old) = self.names.insert(name, pid.clone()) {
-            if old != pid && !self.holds_anything(&old) {
-                out.push(Action::Demonitor(old));
+        match self.names.insert(name, pid.clone()) {
+            Some(old) if old == pid => {}
+            Some(old) => {
+                self.hold(&pid, out);
+                self.release(&old, out);
             }
-        }
-        if !watched {
-            out.push(Action::Monitor(pid));
+            None => self.hold(&pid, out),
         }
     }
 
     fn delete_name(&mut self, name: &Term, out: &mut Vec<Action>) {
         if let Some(pid) = self.names.remove(name) {
-            if !self.holds_anything(&pid) {
-                out.push(Action::Demonitor(pid));
-            }
+            self.release(&pid, out);
         }
     }
 
@@ -767,14 +773,10 @@ impl Global {
         let Some([resource, requester]) = id.as_tuple_n::<2>() else {
             return false;
         };
-        let watched = self.holds_anything(pid);
         match self.locks.get_mut(resource) {
             Some(lock) if lock.requester != *requester => return false,
-            Some(lock) => {
-                if !lock.holders.contains(pid) {
-                    lock.holders.push(pid.clone());
-                }
-            }
+            Some(lock) if lock.holders.contains(pid) => return true,
+            Some(lock) => lock.holders.push(pid.clone()),
             None => {
                 self.locks.insert(
                     resource.clone(),
@@ -785,9 +787,7 @@ impl Global {
                 );
             }
         }
-        if !watched {
-            out.push(Action::Monitor(pid.clone()));
-        }
+        self.hold(pid, out);
         true
     }
 
@@ -806,9 +806,7 @@ impl Global {
         if lock.holders.is_empty() {
             self.locks.remove(resource);
         }
-        if !self.holds_anything(pid) {
-            out.push(Action::Demonitor(pid.clone()));
-        }
+        self.release(pid, out);
     }
 }
 
@@ -864,12 +862,16 @@ pub(crate) async fn serve(node: Node, mut mailbox: Mailbox) {
                         let reply = global.whereis(&name).map(Term::Pid).unwrap_or(Term::atom("undefined"));
                         vec![Action::Reply { call, reply }]
                     }
-                    None => {
-                        if let Some(pid) = down_pid(&msg) {
+                    None => match down_of(&msg) {
+                        // Only the 'DOWN' of the pid's current monitor: one of an earlier
+                        // monitor is left over from a demonitor.
+                        Some((pid, r)) if monitors.get(&pid) == Some(&r) => {
                             monitors.remove(&pid);
+                            global.handle(msg)
                         }
-                        global.handle(msg)
-                    }
+                        Some(_) => Vec::new(),
+                        None => global.handle(msg),
+                    },
                 },
                 Err(_) => break,
             },
@@ -897,12 +899,13 @@ fn whereis_request(msg: &Term) -> Option<(GenCall, Term)> {
     Some((call, name))
 }
 
-fn down_pid(msg: &Term) -> Option<Pid> {
-    let [tag, _, _, pid, _] = msg.as_tuple_n::<5>()?;
+/// `{'DOWN', Ref, process, Pid, Reason}` -> `(Pid, Ref)`.
+fn down_of(msg: &Term) -> Option<(Pid, Reference)> {
+    let [tag, r, _, pid, _] = msg.as_tuple_n::<5>()?;
     if !tag.is_atom("DOWN") {
         return None;
     }
-    pid.as_pid().cloned()
+    Some((pid.as_pid()?.clone(), r.as_reference()?.clone()))
 }
 
 async fn perform(
@@ -1349,6 +1352,37 @@ mod tests {
             Term::nil(),
         ]));
         assert!(g.handle(again).is_empty());
+    }
+
+    #[test]
+    fn a_pid_is_monitored_while_it_holds_a_lock_or_a_name() {
+        let mut g = me();
+        let p = pid("a@h", 4);
+        let reg = |n: &str| Term::tuple(vec![atom("register"), atom(n), Term::Pid(p.clone()), atom("m")]);
+        let unreg = |n: &str| Term::tuple(vec![atom("unregister"), atom(n)]);
+        let lock = Term::tuple(vec![atom("set_lock"), Term::tuple(vec![atom("r"), atom("q")])]);
+        let unlock = Term::tuple(vec![atom("del_lock"), Term::tuple(vec![atom("r"), atom("q")])]);
+        let monitors = |out: &[Action]| out.iter().filter(|a| matches!(a, Action::Monitor(_))).count();
+        let demonitors = |out: &[Action]| out.iter().filter(|a| matches!(a, Action::Demonitor(_))).count();
+        assert_eq!(monitors(&g.handle(call(p.clone(), reg("n1")))), 1);
+        assert_eq!(monitors(&g.handle(call(p.clone(), reg("n2")))), 0);
+        assert_eq!(monitors(&g.handle(call(p.clone(), lock.clone()))), 0);
+        // The same lock again changes nothing.
+        assert_eq!(monitors(&g.handle(call(p.clone(), lock))), 0);
+        assert_eq!(demonitors(&g.handle(call(p.clone(), unreg("n1")))), 0);
+        assert_eq!(demonitors(&g.handle(call(p.clone(), unlock))), 0);
+        assert_eq!(demonitors(&g.handle(call(p.clone(), unreg("n2")))), 1);
+        // A name that moves to another pid moves the monitor.
+        let q = pid("a@h", 5);
+        g.handle(call(p.clone(), reg("n3")));
+        let moved = Term::tuple(vec![
+            atom("register"),
+            atom("n3"),
+            Term::Pid(q.clone()),
+            atom("m"),
+        ]);
+        let out = g.handle(call(q.clone(), moved));
+        assert!(out.contains(&Action::Monitor(q)) && out.contains(&Action::Demonitor(p)));
     }
 
     #[test]
