@@ -936,9 +936,9 @@ async fn perform(
                 mailbox.send(dest, msg)
             }
             Action::Monitor(pid) => {
-                if !monitors.contains_key(&pid) {
-                    let r = mailbox.monitor(&pid);
-                    monitors.insert(pid, r);
+                if let std::collections::hash_map::Entry::Vacant(e) = monitors.entry(pid) {
+                    let r = mailbox.monitor(e.key());
+                    e.insert(r);
                 }
                 Ok(())
             }

@@ -18,7 +18,10 @@
 //!   [`NodeEvent`]s; [`Node::nodes`] / [`Node::nodes_hidden`] list the peers. A connection
 //!   going down fires `noconnection` for every link and monitor across it.
 //! * System processes: `net_kernel` answers pings; `rex` and `erpc` spawn requests run
-//!   the functions given to [`Node::register_rpc`]; [`gen_server`] parses calls and
+//!   the functions given to [`Node::register_rpc`]; on a visible node,
+//!   `global_name_server` takes part in OTP's `global` as a node that owns no global
+//!   names (so `global:sync/0`, name registration and `global:trans/2` keep working on
+//!   the BEAM nodes; [`Node::whereis_global`]); [`gen_server`] parses calls and
 //!   replies in every form OTP 25 to 28 uses.
 //! * Calling the BEAM: [`Node::ping`], [`Node::call`] (gen_server:call semantics with
 //!   typed [`CallError`]s), [`Node::rpc`] / [`Node::cast`], [`Node::eval`] (Erlang
