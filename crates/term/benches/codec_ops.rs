@@ -10,18 +10,20 @@
 //! Instructions per operation are (Ir at N - Ir at 0) / N; `benches/callgrind.sh` does
 //! that for every case. Operations: `decode` (from a shared `Bytes`, as the distribution
 //! layer does; for eetf from a slice), `decode_copy` (beamlink's `decode(&[u8])`), and
-//! `encode` (into a reused buffer, in both libraries).
+//! `encode` (into a reused buffer, in both libraries), and `encode_chunks` (beamlink's
+//! chunked encoding for vectored writes, large binaries shared instead of copied; a new
+//! `EncodeChunks` each time, its chunks made and dropped: the whole cost).
 
 mod corpus;
 
-use beamlink_term::etf::{decode, encode, encode_to, Decoder};
+use beamlink_term::etf::{decode, encode, encode_chunks, encode_to, Decoder, EncodeChunks};
 use bytes::Bytes;
 use std::hint::black_box;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     if args.len() != 4 {
-        eprintln!("usage: codec_ops CASE decode|decode_copy|encode beamlink|eetf N");
+        eprintln!("usage: codec_ops CASE decode|decode_copy|encode|encode_chunks beamlink|eetf N");
         std::process::exit(2);
     }
     let (case, op, codec) = (&args[0], &args[1], &args[2]);
@@ -55,6 +57,11 @@ fn main() {
                 buf.clear();
                 encode_to(black_box(&term), &mut buf).expect("encodes");
                 sink += black_box(buf.len());
+            }
+            ("encode_chunks", "beamlink") => {
+                let mut c = EncodeChunks::new();
+                encode_chunks(black_box(&term), &mut c).expect("encodes");
+                sink += black_box(c.into_chunks()).len();
             }
             ("encode", "eetf") => {
                 buf.clear();

@@ -18,6 +18,7 @@
 use super::tags::*;
 use crate::atom::MAX_ATOM_CHARS;
 use crate::{Atom, BitBinary, Pid, Term};
+use bytes::Bytes;
 use num_bigint::Sign;
 
 /// A term that has no encoding: a float that is NaN or infinite, an atom longer than 255
@@ -73,7 +74,34 @@ const RECURSION_LIMIT: usize = 48;
 
 /// Appends the term without the version byte.
 pub fn encode_body_to(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    recursive(term, out, 0).map_err(|e| *e)
+    recursive(term, out, &mut Copy, 0).map_err(|e| *e)
+}
+
+/// Where the bytes of a binary go once its header is written: copied into the buffer
+/// ([`Copy`], for a plain encoding), or shared by reference as a chunk of their own
+/// ([`super::chunks::EncodeChunks`]). A type parameter, so the plain encoder compiles to
+/// the same code as if this did not exist.
+pub(super) trait Share {
+    fn data(&mut self, data: &Bytes, out: &mut Vec<u8>);
+}
+
+/// Binaries copied into the buffer.
+pub(super) struct Copy;
+
+impl Share for Copy {
+    #[inline(always)]
+    fn data(&mut self, data: &Bytes, out: &mut Vec<u8>) {
+        out.extend_from_slice(data);
+    }
+}
+
+/// Appends the term without the version byte, handing the bytes of binaries to `share`.
+pub(super) fn encode_body_shared<S: Share>(
+    term: &Term,
+    out: &mut Vec<u8>,
+    share: &mut S,
+) -> Result<(), EncodeError> {
+    recursive(term, out, share, 0).map_err(|e| *e)
 }
 
 /// The internal result: the error boxed, so that a result is one register wide and the
@@ -86,7 +114,7 @@ fn fail(reason: String) -> Box<EncodeError> {
 }
 
 /// The fast path: plain recursion for the first [`RECURSION_LIMIT`] levels.
-fn recursive(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
+fn recursive<S: Share>(t: &Term, out: &mut Vec<u8>, share: &mut S, depth: usize) -> Fallible {
     match t {
         Term::List(l) if !l.is_empty() && !is_string(l) => {
             list_header(l.len(), out)?;
@@ -97,7 +125,7 @@ fn recursive(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
                     rest = &rest[int_run(rest, out)..];
                 }
                 if let Some((e, tail)) = rest.split_first() {
-                    child(e, out, depth)?;
+                    child(e, out, share, depth)?;
                     rest = tail;
                 }
             }
@@ -106,26 +134,26 @@ fn recursive(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
         Term::ImproperList(l, tail) if !l.is_empty() => {
             list_header(l.len(), out)?;
             for e in l {
-                child(e, out, depth)?;
+                child(e, out, share, depth)?;
             }
-            child(tail, out, depth)?;
+            child(tail, out, share, depth)?;
         }
-        Term::ImproperList(_, tail) => child(tail, out, depth)?,
+        Term::ImproperList(_, tail) => child(tail, out, share, depth)?,
         Term::Tuple(elems) => {
             tuple_header(elems.len(), out)?;
             for e in elems {
-                child(e, out, depth)?;
+                child(e, out, share, depth)?;
             }
         }
         Term::Map(m) => {
             out.push(MAP_EXT);
             out.extend_from_slice(&len32(m.len(), "map")?.to_be_bytes());
             for (k, v) in m.iter() {
-                child(k, out, depth)?;
-                child(v, out, depth)?;
+                child(k, out, share, depth)?;
+                child(v, out, share, depth)?;
             }
         }
-        leaf => write_leaf(leaf, out)?,
+        leaf => write_leaf(leaf, out, share)?,
     }
     Ok(())
 }
@@ -133,7 +161,7 @@ fn recursive(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
 /// One element of a container being written at `depth`: the common leaves inline, other
 /// leaves straight to their writer, containers one level down.
 #[inline(always)]
-fn child(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
+fn child<S: Share>(t: &Term, out: &mut Vec<u8>, share: &mut S, depth: usize) -> Fallible {
     match t {
         Term::Int(i) => {
             int(*i, out);
@@ -148,19 +176,18 @@ fn child(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
         }
         Term::Binary(b) if b.len() <= u32::MAX as usize => {
             let [x, y, z, w] = (b.len() as u32).to_be_bytes();
-            out.reserve(5 + b.len());
             out.extend_from_slice(&[BINARY_EXT, x, y, z, w]);
-            out.extend_from_slice(b);
+            share.data(b, out);
             Ok(())
         }
         Term::List(_) | Term::ImproperList(..) | Term::Tuple(_) | Term::Map(_) => {
             if depth < RECURSION_LIMIT {
-                recursive(t, out, depth + 1)
+                recursive(t, out, share, depth + 1)
             } else {
-                iterative(t, out)
+                iterative(t, out, share)
             }
         }
-        _ => write_leaf(t, out),
+        _ => write_leaf(t, out, share),
     }
 }
 
@@ -201,7 +228,7 @@ enum Job<'a> {
 }
 
 /// The same encoding with an explicit stack, for terms nested beyond the recursion limit.
-fn iterative(term: &Term, out: &mut Vec<u8>) -> Fallible {
+fn iterative<S: Share>(term: &Term, out: &mut Vec<u8>, share: &mut S) -> Fallible {
     let mut jobs: Vec<Job<'_>> = Vec::new();
     let mut next = Some(term);
     loop {
@@ -259,7 +286,7 @@ fn iterative(term: &Term, out: &mut Vec<u8>) -> Fallible {
                 out.extend_from_slice(&len32(m.len(), "map")?.to_be_bytes());
                 jobs.push(Job::Pairs(m.0.iter()));
             }
-            leaf => write_leaf(leaf, out)?,
+            leaf => write_leaf(leaf, out, share)?,
         }
     }
 }
@@ -323,7 +350,7 @@ fn tuple_header(n: usize, out: &mut Vec<u8>) -> Fallible {
 
 /// Writes a term that is not a non-empty tuple, list or map (an empty list is `[]`, a
 /// string-like list is STRING_EXT).
-fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Fallible {
+fn write_leaf<S: Share>(t: &Term, out: &mut Vec<u8>, share: &mut S) -> Fallible {
     match t {
         Term::Atom(a) => atom(a, out)?,
         Term::Int(i) => int(*i, out),
@@ -341,7 +368,7 @@ fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Fallible {
         Term::Binary(b) => {
             out.push(BINARY_EXT);
             out.extend_from_slice(&len32(b.len(), "binary")?.to_be_bytes());
-            out.extend_from_slice(b);
+            share.data(b, out);
         }
         Term::BitBinary(BitBinary { data, bits }) => {
             let bits = *bits;
