@@ -567,42 +567,38 @@ impl<'b> Cursor<'b> {
     }
 
     /// Reads a run of up to `max` SMALL_INTEGER_EXT / INTEGER_EXT elements: a tight loop
-    /// for the long integer lists that are common in messages.
+    /// for the long integer lists that are common in messages. Each stretch of one tag is
+    /// counted first over whole fixed-size elements (so every one found is complete), then
+    /// converted by an `extend` over exactly those elements, which reserves once and
+    /// writes each term in place with no per-element checks.
     #[inline]
     fn fill_ints(&mut self, elems: &mut Vec<Term>, max: usize) -> usize {
-        let buf = self.buf;
-        let mut pos = self.pos;
         let mut n = 0;
-        // `extend` from an iterator writes each term in place (no copy of the term through
-        // the stack, which `push` makes and which costs a store-forwarding stall per
-        // element on x86).
-        elems.extend(std::iter::from_fn(|| {
-            if n == max {
-                return None;
+        while n < max {
+            let rest = &self.buf[self.pos..];
+            let (wide, _) = rest.as_chunks::<5>();
+            let wide = &wide[..wide.len().min(max - n)];
+            let k = wide.iter().take_while(|e| e[0] == INTEGER_EXT).count();
+            if k > 0 {
+                elems.extend(
+                    wide[..k]
+                        .iter()
+                        .map(|&[_, a, b, c, d]| Term::Int(i32::from_be_bytes([a, b, c, d]) as i64)),
+                );
+                self.pos += 5 * k;
+                n += k;
+                continue;
             }
-            let v = match buf.get(pos..pos + 5) {
-                Some(&[SMALL_INTEGER_EXT, b, ..]) => {
-                    pos += 2;
-                    b as i64
-                }
-                Some(&[INTEGER_EXT, a, b, c, d]) => {
-                    pos += 5;
-                    i32::from_be_bytes([a, b, c, d]) as i64
-                }
-                Some(_) => return None,
-                // Near the end of the input: a last SMALL_INTEGER_EXT may still fit.
-                None => match buf.get(pos..pos + 2) {
-                    Some(&[SMALL_INTEGER_EXT, b]) => {
-                        pos += 2;
-                        b as i64
-                    }
-                    _ => return None,
-                },
-            };
-            n += 1;
-            Some(Term::Int(v))
-        }));
-        self.pos = pos;
+            let (small, _) = rest.as_chunks::<2>();
+            let small = &small[..small.len().min(max - n)];
+            let k = small.iter().take_while(|e| e[0] == SMALL_INTEGER_EXT).count();
+            if k == 0 {
+                break;
+            }
+            elems.extend(small[..k].iter().map(|&[_, b]| Term::Int(b as i64)));
+            self.pos += 2 * k;
+            n += k;
+        }
         n
     }
 
