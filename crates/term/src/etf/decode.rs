@@ -10,7 +10,7 @@
 //! against the bytes that remain before anything is reserved for it, and the counts of all
 //! containers still open are checked *together* (each promised element needs at least one
 //! byte), so a chain of headers that each claim "all the rest" cannot multiply the
-//! reservation: the worst case is one [`Term`] (48 bytes) per input byte, as for a
+//! reservation: the worst case is one [`Term`] (40 bytes) per input byte, as for a
 //! STRING_EXT. Binaries share the input buffer. The one exception is a compressed term,
 //! which may inflate up to [`DecodeLimits::max_uncompressed`] bytes and no further.
 //!
@@ -909,17 +909,17 @@ impl<'b> Cursor<'b> {
                     .chunks_exact(4)
                     .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
                     .collect();
-                Term::Reference(Reference { node, creation, id })
+                Term::Reference(Box::new(Reference { node, creation, id }))
             }
             REFERENCE_EXT => {
                 let node = self.atom("the reference's node")?;
                 let id = self.u32("REFERENCE_EXT id")?;
                 let creation = self.u8("REFERENCE_EXT creation")? as u32;
-                Term::Reference(Reference {
+                Term::Reference(Box::new(Reference {
                     node,
                     creation,
                     id: vec![id],
-                })
+                }))
             }
             EXPORT_EXT => {
                 let module = self.atom("the fun's module")?;
@@ -930,11 +930,11 @@ impl<'b> Cursor<'b> {
                     offset: arity_pos,
                     reason: format!("EXPORT_EXT arity {arity}: expected 0 to 255"),
                 })?;
-                Term::ExternalFun(ExternalFun {
+                Term::ExternalFun(Box::new(ExternalFun {
                     module,
                     function,
                     arity,
-                })
+                }))
             }
             _ => {
                 self.pos = tag_pos;

@@ -370,7 +370,8 @@ fn write_leaf<S: Share>(t: &Term, out: &mut Vec<u8>, share: &mut S) -> Fallible 
             out.extend_from_slice(&len32(b.len(), "binary")?.to_be_bytes());
             share.data(b, out);
         }
-        Term::BitBinary(BitBinary { data, bits }) => {
+        Term::BitBinary(bb) => {
+            let BitBinary { data, bits } = &**bb;
             let bits = *bits;
             if bits == 8 || data.is_empty() {
                 out.push(BINARY_EXT);
