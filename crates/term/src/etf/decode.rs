@@ -567,36 +567,33 @@ impl<'b> Cursor<'b> {
     }
 
     /// Reads a run of up to `max` SMALL_INTEGER_EXT / INTEGER_EXT elements: a tight loop
-    /// for the long integer lists that are common in messages. Each stretch of one tag is
-    /// counted first over whole fixed-size elements (so every one found is complete), then
-    /// converted by an `extend` over exactly those elements, which reserves once and
-    /// writes each term in place with no per-element checks.
+    /// for the long integer lists that are common in messages. The input is taken as whole
+    /// fixed-size elements (5 bytes for INTEGER_EXT, 2 for SMALL_INTEGER_EXT), so every
+    /// one read is complete; blocks of them are converted by one `extend` each (one
+    /// reservation, each term written in place) while their tags are checked on the side,
+    /// and a block in which a tag differs is cut back to the elements before it.
     #[inline]
     fn fill_ints(&mut self, elems: &mut Vec<Term>, max: usize) -> usize {
         let mut n = 0;
         while n < max {
             let rest = &self.buf[self.pos..];
-            let (wide, _) = rest.as_chunks::<5>();
-            let wide = &wide[..wide.len().min(max - n)];
-            let k = wide.iter().take_while(|e| e[0] == INTEGER_EXT).count();
-            if k > 0 {
-                elems.extend(
-                    wide[..k]
-                        .iter()
-                        .map(|&[_, a, b, c, d]| Term::Int(i32::from_be_bytes([a, b, c, d]) as i64)),
-                );
-                self.pos += 5 * k;
-                n += k;
-                continue;
-            }
-            let (small, _) = rest.as_chunks::<2>();
-            let small = &small[..small.len().min(max - n)];
-            let k = small.iter().take_while(|e| e[0] == SMALL_INTEGER_EXT).count();
+            let k = match rest.first() {
+                Some(&INTEGER_EXT) => {
+                    let (wide, _) = rest.as_chunks::<5>();
+                    int_blocks(elems, &wide[..wide.len().min(max - n)], |&[_, a, b, c, d]| {
+                        i32::from_be_bytes([a, b, c, d]) as i64
+                    })
+                }
+                Some(&SMALL_INTEGER_EXT) => {
+                    let (small, _) = rest.as_chunks::<2>();
+                    int_blocks(elems, &small[..small.len().min(max - n)], |&[_, b]| b as i64)
+                }
+                _ => 0,
+            };
             if k == 0 {
                 break;
             }
-            elems.extend(small[..k].iter().map(|&[_, b]| Term::Int(b as i64)));
-            self.pos += 2 * k;
+            self.pos += k * if rest[0] == INTEGER_EXT { 5 } else { 2 };
             n += k;
         }
         n
@@ -1151,6 +1148,40 @@ impl<'b> Cursor<'b> {
     }
 }
 
+/// Appends `Term::Int(value(e))` for the leading elements of `run` whose tag (first
+/// byte) is the tag of `run[0]`; returns how many. Blocks start small and double, so a
+/// short run wastes little work converting elements past its end.
+#[inline(always)]
+fn int_blocks<const N: usize>(
+    elems: &mut Vec<Term>,
+    run: &[[u8; N]],
+    value: impl Fn(&[u8; N]) -> i64,
+) -> usize {
+    let Some(first) = run.first() else { return 0 };
+    let tag = first[0];
+    let mut done = 0;
+    let mut block_len = 16;
+    while done < run.len() {
+        let block = &run[done..run.len().min(done + block_len)];
+        let before = elems.len();
+        // Every tag equals `tag` exactly when their OR and their AND both do.
+        let (mut any, mut all) = (tag, tag);
+        elems.extend(block.iter().map(|e| {
+            any |= e[0];
+            all &= e[0];
+            Term::Int(value(e))
+        }));
+        if any != tag || all != tag {
+            let good = block.iter().take_while(|e| e[0] == tag).count();
+            elems.truncate(before + good);
+            return done + good;
+        }
+        done += block.len();
+        block_len = (block_len * 2).min(256);
+    }
+    done
+}
+
 /// A big integer from little-endian magnitude bytes, as `Int` when it fits in `i64`.
 fn big_integer(negative: bool, digits: &[u8]) -> Term {
     // Leading zero bytes (most significant, at the end) do not change the value.
@@ -1383,6 +1414,43 @@ mod tests {
 
     /// The integer-run loop reads up to the last byte of the input and stops exactly
     /// there: a tuple of integers that ends the buffer decodes, one byte short does not.
+    /// Integer runs are converted in blocks and cut back where a tag changes: runs of
+    /// every length around the block sizes, switching between the two integer tags and
+    /// broken by other terms, decode element by element as written.
+    #[test]
+    fn integer_runs_switching_tags_at_any_point_decode_exactly() {
+        for first in [0usize, 1, 8, 15, 16, 17, 47, 48, 49, 111, 112, 113, 300] {
+            for second in [0usize, 1, 9, 16, 33, 200] {
+                let mut bytes = vec![131, 108];
+                let mut want = Vec::new();
+                for i in 0..first {
+                    let v = i as i32 * 7 - 3;
+                    bytes.push(98);
+                    bytes.extend_from_slice(&v.to_be_bytes());
+                    want.push(Term::Int(v as i64));
+                }
+                for i in 0..second {
+                    bytes.extend_from_slice(&[97, i as u8]);
+                    want.push(Term::Int(i as i64));
+                }
+                // An INTEGER_EXT holding a small value, an atom, then a last run.
+                bytes.extend_from_slice(&[98, 0, 0, 0, 5, 119, 1, b'x']);
+                want.extend([Term::Int(5), Term::atom("x")]);
+                for i in 0..first {
+                    bytes.extend_from_slice(&[97, (i % 256) as u8]);
+                    want.push(Term::Int((i % 256) as i64));
+                }
+                bytes.push(106);
+                bytes.splice(2..2, (want.len() as u32).to_be_bytes());
+                assert_eq!(
+                    d(&bytes).unwrap(),
+                    Term::list(want),
+                    "runs of {first} and {second}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn integer_runs_that_end_the_input_decode_and_truncations_fail() {
         for tail in [vec![97, 7], vec![98, 0, 0, 1, 0]] {
