@@ -476,6 +476,10 @@ impl<'b> Cursor<'b> {
                             // A container of leaves only fills and closes right here,
                             // without a trip through the stack.
                             if let Some(v) = self.fill_new(&mut frame, &mut pending)? {
+                                // A container that closed in fill_new gave its elements
+                                // away: what is left owns no memory, and skipping its
+                                // drop glue saves a call per container.
+                                std::mem::forget(frame);
                                 v
                             } else if stack.len() >= self.limits.max_depth {
                                 return err(
@@ -557,9 +561,13 @@ impl<'b> Cursor<'b> {
                     break;
                 }
             }
-            match self.leaf()? {
-                Some(t) => elems.push(t),
-                None => break,
+            if let Some(a) = self.recent_atom() {
+                elems.push(Term::Atom(a));
+            } else {
+                match self.leaf()? {
+                    Some(t) => elems.push(t),
+                    None => break,
+                }
             }
             n += 1;
         }
@@ -610,7 +618,14 @@ impl<'b> Cursor<'b> {
     ) -> Result<usize, DecodeError> {
         let mut n = 0;
         while n < max {
-            let Some(k) = self.leaf()? else { break };
+            // Keys are mostly atoms this thread has seen: found without the general leaf.
+            let k = match self.recent_atom() {
+                Some(a) => Term::Atom(a),
+                None => match self.leaf()? {
+                    Some(k) => k,
+                    None => break,
+                },
+            };
             match self.leaf()? {
                 Some(v) => pairs.push((k, v)),
                 None => {
@@ -983,6 +998,20 @@ impl<'b> Cursor<'b> {
             }
         }
         self.atom_after_tag(SMALL_ATOM_UTF8_EXT, tag_pos)
+    }
+
+    /// The next term when it is a SMALL_ATOM_UTF8_EXT this thread decoded recently
+    /// (consumed); otherwise `None`, nothing consumed.
+    #[inline(always)]
+    fn recent_atom(&mut self) -> Option<Atom> {
+        let pos = self.pos;
+        let (&[SMALL_ATOM_UTF8_EXT, len], _) = self.buf.get(pos..)?.split_first_chunk::<2>()? else {
+            return None;
+        };
+        let end = pos + 2 + len as usize;
+        let a = Atom::recent_utf8(self.buf.get(pos + 2..end)?)?;
+        self.pos = end;
+        Some(a)
     }
 
     #[inline(never)]
