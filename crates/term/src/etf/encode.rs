@@ -16,7 +16,7 @@
 //! stack below that, so any depth of nesting encodes without exhausting the call stack.
 
 use super::tags::*;
-use crate::atom::MAX_ATOM_CHARS;
+use crate::atom::{ETF_PAD, MAX_ATOM_CHARS};
 use crate::{Atom, BitBinary, Pid, Term};
 use bytes::Bytes;
 use num_bigint::Sign;
@@ -200,13 +200,11 @@ fn pid(p: &Pid, out: &mut Vec<u8>) -> Fallible {
     words[..4].copy_from_slice(&p.id.to_be_bytes());
     words[4..8].copy_from_slice(&p.serial.to_be_bytes());
     words[8..].copy_from_slice(&p.creation.to_be_bytes());
-    if n <= 16 {
+    if let (true, Some(head)) = (n <= 16, p.node.etf().get(..ETF_PAD)) {
         // Tag, node and words in one fixed-size append (see `atom`).
-        let mut w = [0u8; 3 + 16 + 12];
+        let mut w = [0u8; 1 + ETF_PAD + 12];
         w[0] = NEW_PID_EXT;
-        w[1] = SMALL_ATOM_UTF8_EXT;
-        w[2] = n as u8;
-        put_short(node, &mut w[3..]);
+        w[1..1 + ETF_PAD].copy_from_slice(head);
         w[3 + n..3 + n + 12].copy_from_slice(&words);
         let end = out.len() + 3 + n + 12;
         out.extend_from_slice(&w);
@@ -463,45 +461,16 @@ fn len32(n: usize, what: &str) -> Fallible<u32> {
 
 #[inline(always)]
 fn atom(a: &Atom, out: &mut Vec<u8>) -> Fallible {
-    let s = a.as_str().as_bytes();
-    if s.len() <= 16 {
-        // The whole atom built in a fixed-size array and appended at once, then cut to
-        // its length: no call into memcpy and one capacity check for the short atoms
-        // messages are made of.
-        let mut w = [0u8; 2 + 16];
-        w[0] = SMALL_ATOM_UTF8_EXT;
-        w[1] = s.len() as u8;
-        put_short(s, &mut w[2..]);
-        let end = out.len() + 2 + s.len();
-        out.extend_from_slice(&w);
+    let n = a.as_str().len();
+    if let (true, Some(head)) = (n <= 16, a.etf().get(..ETF_PAD)) {
+        // The atom's own encoding, padded: appended with fixed-size moves (no call into
+        // memcpy, one capacity check) and cut to its length.
+        let end = out.len() + 2 + n;
+        out.extend_from_slice(head);
         out.truncate(end);
         Ok(())
     } else {
         long_atom(a, out)
-    }
-}
-
-/// Copies `s` (at most 16 bytes) to the start of `dst` (at least 16 bytes) with two
-/// fixed-size, possibly overlapping, copies.
-#[inline(always)]
-fn put_short(s: &[u8], dst: &mut [u8]) {
-    let n = s.len();
-    match n {
-        0 => {}
-        1..=3 => {
-            dst[0] = s[0];
-            dst[n / 2] = s[n / 2];
-            dst[n - 1] = s[n - 1];
-        }
-        4..=7 => {
-            dst[..4].copy_from_slice(&s[..4]);
-            dst[n - 4..n].copy_from_slice(&s[n - 4..]);
-        }
-        8..=16 => {
-            dst[..8].copy_from_slice(&s[..8]);
-            dst[n - 8..n].copy_from_slice(&s[n - 8..]);
-        }
-        _ => dst[..n].copy_from_slice(s),
     }
 }
 
