@@ -26,31 +26,28 @@ pub(crate) const INTERN_LIMIT: usize = 1 << 20;
 #[derive(Clone)]
 pub struct Atom(&'static Entry);
 
-/// What an atom points to: its text and, for atoms under 256 bytes, its encoding as
-/// SMALL_ATOM_UTF8_EXT (tag, length, text) padded with zeros to at least [`ETF_PAD`]
-/// bytes, so that the encoder copies short atoms with fixed-size moves.
+/// What an atom points to: its text and, for atoms of at most 16 bytes (nearly all of
+/// them), its encoding as SMALL_ATOM_UTF8_EXT (tag, length, text) padded with zeros to
+/// [`ETF_PAD`] bytes, so that the encoder copies it with fixed-size moves.
 pub(crate) struct Entry {
     text: &'static str,
-    etf: &'static [u8],
+    etf: Option<[u8; ETF_PAD]>,
 }
 
-/// The least length of [`Atom::etf`] for atoms under 256 bytes: tag, length and up to 16
-/// bytes of text, all in the first `ETF_PAD` bytes.
+/// The length of [`Atom::etf`]: tag, length and up to 16 bytes of text.
 pub(crate) const ETF_PAD: usize = 2 + 16;
 
 impl Entry {
     /// A new entry for `name`, never freed.
     fn leak(name: &str) -> &'static Entry {
         let n = name.len();
-        let etf: &'static [u8] = if n < 256 {
-            let mut v = Vec::with_capacity((n + 2).max(ETF_PAD));
-            v.extend_from_slice(&[crate::etf::tags::SMALL_ATOM_UTF8_EXT, n as u8]);
-            v.extend_from_slice(name.as_bytes());
-            v.resize((n + 2).max(ETF_PAD), 0);
-            Box::leak(v.into_boxed_slice())
-        } else {
-            &[]
-        };
+        let etf = (n <= 16).then(|| {
+            let mut e = [0u8; ETF_PAD];
+            e[0] = crate::etf::tags::SMALL_ATOM_UTF8_EXT;
+            e[1] = n as u8;
+            e[2..2 + n].copy_from_slice(name.as_bytes());
+            e
+        });
         Box::leak(Box::new(Entry {
             text: Box::leak(name.into()),
             etf,
@@ -217,12 +214,11 @@ impl Atom {
         self.0.text
     }
 
-    /// The atom's encoding as SMALL_ATOM_UTF8_EXT, zero-padded to at least [`ETF_PAD`]
-    /// bytes (the real encoding is the first `2 + len` of them); empty for atoms of 256
-    /// bytes or more.
+    /// For an atom of at most 16 bytes, its encoding as SMALL_ATOM_UTF8_EXT zero-padded
+    /// to [`ETF_PAD`] bytes (the encoding is the first `2 + len` of them).
     #[inline(always)]
-    pub(crate) fn etf(&self) -> &'static [u8] {
-        self.0.etf
+    pub(crate) fn etf(&self) -> Option<&'static [u8; ETF_PAD]> {
+        self.0.etf.as_ref()
     }
 
     /// `true` only for the atom `true`.

@@ -116,6 +116,13 @@ fn fail(reason: String) -> Box<EncodeError> {
 /// The fast path: plain recursion for the first [`RECURSION_LIMIT`] levels.
 fn recursive<S: Share>(t: &Term, out: &mut Vec<u8>, share: &mut S, depth: usize) -> Fallible {
     match t {
+        // Tuples first: every control message is one.
+        Term::Tuple(elems) => {
+            tuple_header(elems.len(), out)?;
+            for e in elems {
+                child(e, out, share, depth)?;
+            }
+        }
         Term::List(l) if !l.is_empty() && !is_string(l) => {
             list_header(l.len(), out)?;
             let mut rest = &l[..];
@@ -139,17 +146,15 @@ fn recursive<S: Share>(t: &Term, out: &mut Vec<u8>, share: &mut S, depth: usize)
             child(tail, out, share, depth)?;
         }
         Term::ImproperList(_, tail) => child(tail, out, share, depth)?,
-        Term::Tuple(elems) => {
-            tuple_header(elems.len(), out)?;
-            for e in elems {
-                child(e, out, share, depth)?;
-            }
-        }
         Term::Map(m) => {
-            out.push(MAP_EXT);
-            out.extend_from_slice(&len32(m.len(), "map")?.to_be_bytes());
+            let [a, b, c, d] = len32(m.len(), "map")?.to_be_bytes();
+            out.extend_from_slice(&[MAP_EXT, a, b, c, d]);
             for (k, v) in m.iter() {
-                child(k, out, share, depth)?;
+                // Keys are mostly atoms: written without the general dispatch.
+                match k {
+                    Term::Atom(a) => atom(a, out)?,
+                    k => child(k, out, share, depth)?,
+                }
                 child(v, out, share, depth)?;
             }
         }
@@ -200,7 +205,7 @@ fn pid(p: &Pid, out: &mut Vec<u8>) -> Fallible {
     words[..4].copy_from_slice(&p.id.to_be_bytes());
     words[4..8].copy_from_slice(&p.serial.to_be_bytes());
     words[8..].copy_from_slice(&p.creation.to_be_bytes());
-    if let (true, Some(head)) = (n <= 16, p.node.etf().get(..ETF_PAD)) {
+    if let Some(head) = p.node.etf() {
         // Tag, node and words in one fixed-size append (see `atom`).
         let mut w = [0u8; 1 + ETF_PAD + 12];
         w[0] = NEW_PID_EXT;
@@ -328,8 +333,8 @@ fn is_string(l: &[Term]) -> bool {
 
 #[inline]
 fn list_header(n: usize, out: &mut Vec<u8>) -> Fallible {
-    out.push(LIST_EXT);
-    out.extend_from_slice(&len32(n, "list")?.to_be_bytes());
+    let [a, b, c, d] = len32(n, "list")?.to_be_bytes();
+    out.extend_from_slice(&[LIST_EXT, a, b, c, d]);
     // At least two bytes per element: one reservation instead of many small growths.
     out.reserve(n.saturating_mul(2));
     Ok(())
@@ -461,11 +466,10 @@ fn len32(n: usize, what: &str) -> Fallible<u32> {
 
 #[inline(always)]
 fn atom(a: &Atom, out: &mut Vec<u8>) -> Fallible {
-    let n = a.as_str().len();
-    if let (true, Some(head)) = (n <= 16, a.etf().get(..ETF_PAD)) {
+    if let Some(head) = a.etf() {
         // The atom's own encoding, padded: appended with fixed-size moves (no call into
         // memcpy, one capacity check) and cut to its length.
-        let end = out.len() + 2 + n;
+        let end = out.len() + 2 + head[1] as usize;
         out.extend_from_slice(head);
         out.truncate(end);
         Ok(())
