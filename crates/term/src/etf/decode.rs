@@ -563,7 +563,7 @@ impl<'b> Cursor<'b> {
             }
             if let Some(a) = self.recent_atom() {
                 elems.push(Term::Atom(a));
-            } else {
+            } else if !self.common_leaf_into(elems)? {
                 match self.leaf()? {
                     Some(t) => elems.push(t),
                     None => break,
@@ -572,6 +572,46 @@ impl<'b> Cursor<'b> {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// The commonest leaves of tuples and lists (small integers, pids, binaries) pushed
+    /// straight into `elems`, built in place rather than passed back through
+    /// [`Cursor::leaf`]'s result (three copies of the term). `false`, nothing consumed,
+    /// for any other tag or a truncated input, which [`Cursor::leaf`] then handles.
+    #[inline(always)]
+    fn common_leaf_into(&mut self, elems: &mut Vec<Term>) -> Result<bool, DecodeError> {
+        let pos = self.pos;
+        match self.buf.get(pos..pos + 5) {
+            Some(&[SMALL_INTEGER_EXT, b, ..]) => {
+                self.pos = pos + 2;
+                elems.push(Term::Int(b as i64));
+            }
+            Some(&[INTEGER_EXT, a, b, c, d]) => {
+                self.pos = pos + 5;
+                elems.push(Term::Int(i32::from_be_bytes([a, b, c, d]) as i64));
+            }
+            Some(&[NEW_PID_EXT, ..]) => {
+                self.pos = pos + 1;
+                match self.pid_after_tag(NEW_PID_EXT) {
+                    Ok(p) => elems.push(Term::Pid(p)),
+                    Err(e) => {
+                        self.pos = pos;
+                        return Err(e);
+                    }
+                }
+            }
+            Some(&[BINARY_EXT, a, b, c, d]) => {
+                let n = u32::from_be_bytes([a, b, c, d]) as usize;
+                let start = pos + 5;
+                if n > self.buf.len() - start {
+                    return Ok(false);
+                }
+                self.pos = start + n;
+                elems.push(Term::Binary(self.input.slice(start..start + n)));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 
     /// Reads a run of up to `max` SMALL_INTEGER_EXT / INTEGER_EXT elements: a tight loop
@@ -1089,7 +1129,10 @@ impl<'b> Cursor<'b> {
     }
 
     fn pid_after_tag(&mut self, tag: u8) -> Result<Pid, DecodeError> {
-        let node = self.atom("the pid's node")?;
+        let node = match self.recent_atom() {
+            Some(a) => a,
+            None => self.atom("the pid's node")?,
+        };
         let word = |b: &[u8], i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         let (id, serial, creation) = if tag == NEW_PID_EXT {
             // The three words in one read.
