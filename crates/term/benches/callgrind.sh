@@ -6,6 +6,8 @@
 # eetf/beamlink (the speed-up, >1 means beamlink runs fewer instructions). The
 # `encode_chunks` line is beamlink's chunked encoding (large binaries shared, not copied,
 # for vectored writes) against eetf's plain encode: a different API, reported apart.
+# Each op is decode + drop of the result (decode), or one encode into a reused buffer
+# (encode); the harness picks the operation once, so its loop holds nothing else.
 set -eu
 N=${1:-200}
 cargo bench -p beamlink-term --bench codec_ops --no-run 2>/dev/null
