@@ -13,7 +13,7 @@ use bytes::Bytes;
 pub const SHARE_THRESHOLD: usize = 4096;
 
 /// An encoding gathered as chunks, for `write_vectored` / `writev`: the concatenation of
-/// [`EncodeChunks::chunks`] is exactly the bytes the plain encoder ([`super::encode_to`],
+/// [`EncodeChunks::into_chunks`] is exactly the bytes the plain encoder ([`super::encode_to`],
 /// [`super::encode_body_to`]) writes, but every binary of at least the threshold
 /// ([`SHARE_THRESHOLD`] by default) is its own chunk, a clone of the term's [`Bytes`]
 /// (no copy of its data). The other bytes accumulate in runs between them.
