@@ -12,11 +12,15 @@ use bytes::Bytes;
 /// chunk (a reference count taken and released, one more slice for the write).
 pub const SHARE_THRESHOLD: usize = 4096;
 
-/// An encoding gathered as chunks, for `write_vectored` / `writev`: the concatenation of
-/// [`EncodeChunks::into_chunks`] is exactly the bytes the plain encoder ([`super::encode_to`],
-/// [`super::encode_body_to`]) writes, but every binary of at least the threshold
-/// ([`SHARE_THRESHOLD`] by default) is its own chunk, a clone of the term's [`Bytes`]
-/// (no copy of its data). The other bytes accumulate in runs between them.
+/// An encoding gathered for `write_vectored` / `writev`: the bytes it is made of are
+/// exactly those the plain encoder ([`super::encode_to`], [`super::encode_body_to`])
+/// writes, but every binary of at least the threshold ([`SHARE_THRESHOLD`] by default)
+/// stays where it is, shared with the term (a clone of its [`Bytes`], no copy of the
+/// data). Everything else is copied into one buffer; the shared binaries are spliced in
+/// at the positions they were met.
+///
+/// Reusable: [`EncodeChunks::clear`] keeps the buffer's memory, so a connection that
+/// keeps one encodes small messages with no allocation, as cheaply as the plain encoder.
 ///
 /// ```
 /// use beamlink_term::etf::{encode, encode_chunks, EncodeChunks};
@@ -24,17 +28,23 @@ pub const SHARE_THRESHOLD: usize = 4096;
 /// let big = Term::binary(vec![7u8; 100_000]);
 /// let term = Term::tuple(vec![Term::atom("data"), big]);
 /// let mut c = EncodeChunks::new();
-/// c.buffer().extend_from_slice(b"header");  // bytes of the caller's own, before the term
+/// c.buffer().extend_from_slice(&[0; 4]); // a length prefix, filled in below
 /// encode_chunks(&term, &mut c).unwrap();
-/// let chunks = c.into_chunks();
-/// assert_eq!(chunks.len(), 2);              // "header" + term up to the binary's data; the data
-/// assert_eq!(chunks.concat()[6..], encode(&term).unwrap()[..]);
+/// let size = (c.len() - 4) as u32;
+/// c.buffer()[..4].copy_from_slice(&size.to_be_bytes());
+/// let slices: Vec<&[u8]> = c.chunks().collect();
+/// assert_eq!(slices.len(), 2); // prefix and term up to the binary's data; the data
+/// assert_eq!(slices.concat()[4..], encode(&term).unwrap()[..]);
+/// let io: Vec<std::io::IoSlice> = c.chunks().map(std::io::IoSlice::new).collect();
+/// # drop(io);
+/// c.clear(); // ready for the next message, memory kept
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct EncodeChunks {
-    done: Vec<Bytes>,
-    run: Vec<u8>,
-    len: usize,
+    buf: Vec<u8>,
+    /// Shared binaries and the position in `buf` they come before, in order.
+    shared: Vec<(usize, Bytes)>,
+    shared_len: usize,
     threshold: usize,
 }
 
@@ -44,26 +54,28 @@ impl EncodeChunks {
         EncodeChunks::with_threshold(SHARE_THRESHOLD)
     }
 
-    /// Empty; binaries of `threshold` bytes or more are shared (0 shares every non-empty
-    /// binary, `usize::MAX` none).
+    /// Empty; binaries of `threshold` bytes or more are shared (0 and 1 share every
+    /// non-empty binary, `usize::MAX` none).
     pub fn with_threshold(threshold: usize) -> EncodeChunks {
         EncodeChunks {
-            done: Vec::new(),
-            run: Vec::new(),
-            len: 0,
+            buf: Vec::new(),
+            shared: Vec::new(),
+            shared_len: 0,
             threshold: threshold.max(1),
         }
     }
 
-    /// The run being written: append bytes of your own here (a frame header, the
-    /// distribution header) before or between terms. They are copied, never shared.
+    /// The copied bytes. Append bytes of your own here (a frame header, the distribution
+    /// header) before or between terms; you may also overwrite bytes already there, as
+    /// a length prefix written before the term. Do not remove any: the shared binaries
+    /// are placed by position in this buffer.
     pub fn buffer(&mut self) -> &mut Vec<u8> {
-        &mut self.run
+        &mut self.buf
     }
 
-    /// Total bytes gathered so far, in every chunk.
+    /// Total bytes, copied and shared.
     pub fn len(&self) -> usize {
-        self.len + self.run.len()
+        self.buf.len() + self.shared_len
     }
 
     /// `true` when nothing has been written.
@@ -71,27 +83,95 @@ impl EncodeChunks {
         self.len() == 0
     }
 
-    /// The chunks, in order; the current run (if not empty) is the last. Ready for
-    /// `write_vectored` with `std::io::IoSlice::new(&chunk)` each.
-    pub fn into_chunks(mut self) -> Vec<Bytes> {
-        self.finish_run();
-        self.done
+    /// Forgets the contents (and releases the shared binaries), keeping the buffer's
+    /// memory for the next encoding.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.shared.clear();
+        self.shared_len = 0;
     }
 
-    fn finish_run(&mut self) {
-        if !self.run.is_empty() {
-            let run = std::mem::take(&mut self.run);
-            self.len += run.len();
-            self.done.push(Bytes::from(run));
+    /// The chunks in order, none empty: runs of the buffer and the shared binaries
+    /// between them. Their concatenation is the whole encoding; give them to
+    /// `write_vectored` as `IoSlice`s.
+    pub fn chunks(&self) -> Chunks<'_> {
+        Chunks {
+            buf: &self.buf,
+            shared: self.shared.iter(),
+            from: 0,
+            next_shared: None,
+            done: false,
+        }
+    }
+
+    /// The chunks as owned [`Bytes`] (the buffer becomes one allocation that its runs
+    /// share; the shared binaries are the term's own), for a writer that needs to hold
+    /// them past this value's life.
+    pub fn into_chunks(self) -> Vec<Bytes> {
+        let buf = Bytes::from(self.buf);
+        let mut out = Vec::with_capacity(2 * self.shared.len() + 1);
+        let mut from = 0;
+        for (at, data) in self.shared {
+            let at = at.clamp(from, buf.len());
+            out.push(buf.slice(from..at));
+            out.push(data);
+            from = at;
+        }
+        out.push(buf.slice(from..));
+        out.retain(|c| !c.is_empty());
+        out
+    }
+}
+
+/// The chunks of an [`EncodeChunks`], in order, none empty ([`EncodeChunks::chunks`]).
+#[derive(Debug)]
+pub struct Chunks<'a> {
+    buf: &'a [u8],
+    shared: std::slice::Iter<'a, (usize, Bytes)>,
+    from: usize,
+    next_shared: Option<&'a [u8]>,
+    done: bool,
+}
+
+impl<'a> Iterator for Chunks<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            if let Some(data) = self.next_shared.take() {
+                return Some(data);
+            }
+            if self.done {
+                return None;
+            }
+            let run = match self.shared.next() {
+                Some((at, data)) => {
+                    // Positions only grow and stay within the buffer (bytes are never
+                    // removed; clamped all the same, so a misuse of `buffer` cannot make
+                    // this panic). Shared binaries are never empty.
+                    let at = (*at).clamp(self.from, self.buf.len());
+                    let run = &self.buf[self.from..at];
+                    self.from = at;
+                    self.next_shared = Some(&data[..]);
+                    run
+                }
+                None => {
+                    self.done = true;
+                    &self.buf[self.from..]
+                }
+            };
+            if !run.is_empty() {
+                return Some(run);
+            }
         }
     }
 }
 
-/// How the encoder hands binaries to [`EncodeChunks`]: the run so far is the encoder's
-/// buffer, so closing it is moving that vector into a chunk.
+/// How the encoder hands binaries to [`EncodeChunks`]: a large one is recorded with the
+/// position it belongs at instead of being copied.
 struct Sharing<'a> {
-    done: &'a mut Vec<Bytes>,
-    len: &'a mut usize,
+    shared: &'a mut Vec<(usize, Bytes)>,
+    shared_len: &'a mut usize,
     threshold: usize,
 }
 
@@ -100,22 +180,17 @@ impl Share for Sharing<'_> {
     fn data(&mut self, data: &Bytes, out: &mut Vec<u8>) {
         if data.len() < self.threshold {
             out.extend_from_slice(data);
-            return;
+        } else {
+            *self.shared_len += data.len();
+            self.shared.push((out.len(), data.clone()));
         }
-        if !out.is_empty() {
-            let run = std::mem::take(out);
-            *self.len += run.len();
-            self.done.push(Bytes::from(run));
-        }
-        *self.len += data.len();
-        self.done.push(data.clone());
     }
 }
 
 /// Appends version byte 131 and the term to `chunks` (see [`EncodeChunks`]). On error
-/// the chunks may hold part of the term.
+/// the chunks may hold part of the term: [`EncodeChunks::clear`] them.
 pub fn encode_chunks(term: &Term, chunks: &mut EncodeChunks) -> Result<(), EncodeError> {
-    chunks.run.push(VERSION);
+    chunks.buf.push(VERSION);
     encode_body_chunks(term, chunks)
 }
 
@@ -123,21 +198,17 @@ pub fn encode_chunks(term: &Term, chunks: &mut EncodeChunks) -> Result<(), Encod
 /// header; see [`EncodeChunks`]). On error the chunks may hold part of the term.
 pub fn encode_body_chunks(term: &Term, chunks: &mut EncodeChunks) -> Result<(), EncodeError> {
     let EncodeChunks {
-        done,
-        run,
-        len,
+        buf,
+        shared,
+        shared_len,
         threshold,
     } = chunks;
-    if run.capacity() == 0 {
-        // One allocation for the usual small run instead of growing through 8, 16, 32...
-        run.reserve(128);
-    }
     let mut sharing = Sharing {
-        done,
-        len,
+        shared,
+        shared_len,
         threshold: *threshold,
     };
-    encode_body_shared(term, run, &mut sharing)
+    encode_body_shared(term, buf, &mut sharing)
 }
 
 #[cfg(test)]
@@ -145,8 +216,11 @@ mod tests {
     use super::*;
     use crate::etf::{encode, encode_body_to};
 
+    /// The owned chunks, checked equal to the borrowed ones, and their concatenation.
     fn concat(c: EncodeChunks) -> (Vec<u8>, Vec<Bytes>) {
+        let borrowed: Vec<Vec<u8>> = c.chunks().map(|s| s.to_vec()).collect();
         let chunks = c.into_chunks();
+        assert_eq!(borrowed, chunks.iter().map(|b| b.to_vec()).collect::<Vec<_>>());
         (chunks.concat(), chunks)
     }
 
@@ -203,5 +277,30 @@ mod tests {
         encode_chunks(&Term::binary(vec![1u8; SHARE_THRESHOLD - 1]), &mut c).unwrap();
         assert_eq!(c.into_chunks().len(), 1);
         assert!(EncodeChunks::new().into_chunks().is_empty());
+    }
+
+    /// A cleared value encodes the next term from scratch in the memory it kept; a
+    /// caller that removes bytes from the buffer gets wrong chunks, never a panic.
+    #[test]
+    fn cleared_chunks_are_reused_and_misuse_does_not_panic() {
+        let big = Term::binary(vec![5u8; 10_000]);
+        let term = Term::tuple(vec![big.clone(), Term::atom("after")]);
+        let mut c = EncodeChunks::new();
+        encode_chunks(&term, &mut c).unwrap();
+        let cap = c.buffer().capacity();
+        c.clear();
+        assert!(c.is_empty() && c.chunks().next().is_none());
+        encode_chunks(&Term::atom("small"), &mut c).unwrap();
+        assert_eq!(c.buffer().capacity(), cap);
+        assert_eq!(
+            c.chunks().collect::<Vec<_>>(),
+            vec![&encode(&Term::atom("small")).unwrap()[..]]
+        );
+        c.clear();
+        encode_chunks(&term, &mut c).unwrap();
+        assert_eq!(c.chunks().collect::<Vec<_>>().concat(), encode(&term).unwrap());
+        c.buffer().clear();
+        assert_eq!(c.chunks().count(), 1);
+        assert_eq!(c.into_chunks().len(), 1);
     }
 }

@@ -18,6 +18,6 @@ mod decode;
 mod encode;
 pub(crate) mod tags;
 
-pub use chunks::{encode_body_chunks, encode_chunks, EncodeChunks, SHARE_THRESHOLD};
+pub use chunks::{encode_body_chunks, encode_chunks, Chunks, EncodeChunks, SHARE_THRESHOLD};
 pub use decode::{decode, decode_bytes, DecodeError, DecodeLimits, Decoder};
 pub use encode::{encode, encode_body_to, encode_compressed, encode_to, EncodeError};
