@@ -10,6 +10,9 @@ use bytes::Bytes;
 /// The default size from which a binary becomes a chunk of its own
 /// ([`EncodeChunks::with_threshold`]): below it, copying the bytes costs less than a
 /// chunk (a reference count taken and released, one more slice for the write).
+/// Measured (encoding a list of 8 binaries, each a slice of one received buffer, and
+/// listing the chunks; best of 5 x 20,000): 2 KiB binaries cost 137 ns copied and 216 ns
+/// shared, 4 KiB ones 660 ns copied and 205 ns shared.
 pub const SHARE_THRESHOLD: usize = 4096;
 
 /// An encoding gathered for `write_vectored` / `writev`: the bytes it is made of are
