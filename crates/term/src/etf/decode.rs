@@ -564,7 +564,7 @@ impl<'b> Cursor<'b> {
             if let Some(a) = self.recent_atom() {
                 elems.push(Term::Atom(a));
             } else if !self.common_leaf_into(elems)? {
-                match self.leaf()? {
+                match self.other_leaf()? {
                     Some(t) => elems.push(t),
                     None => break,
                 }
@@ -572,6 +572,13 @@ impl<'b> Cursor<'b> {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// [`Cursor::leaf`] out of line, for the rarer leaves of [`Cursor::fill`]: kept out,
+    /// its many cases would crowd the registers of the common paths there.
+    #[inline(never)]
+    fn other_leaf(&mut self) -> Result<Option<Term>, DecodeError> {
+        self.leaf()
     }
 
     /// The commonest leaves of tuples and lists (small integers, pids, binaries) pushed
