@@ -574,6 +574,32 @@ impl<'b> Cursor<'b> {
         Ok(n)
     }
 
+    /// A NEW_PID_EXT whose node is a SMALL_ATOM_UTF8_EXT of `len` bytes at `text` that
+    /// this thread decoded recently, pushed straight into `elems`; `false`, nothing
+    /// consumed, otherwise (truncated, or a node not seen recently).
+    #[inline(always)]
+    fn recent_pid_into(&mut self, text: usize, len: usize, elems: &mut Vec<Term>) -> bool {
+        let end = text + len;
+        let (Some(name), Some(words)) = (
+            self.buf.get(text..end),
+            self.buf.get(end..).and_then(|r| r.first_chunk::<12>()),
+        ) else {
+            return false;
+        };
+        let Some(node) = Atom::recent_utf8(name) else {
+            return false;
+        };
+        let word = |i: usize| u32::from_be_bytes([words[i], words[i + 1], words[i + 2], words[i + 3]]);
+        elems.push(Term::Pid(Pid {
+            node,
+            id: word(0),
+            serial: word(4),
+            creation: word(8),
+        }));
+        self.pos = end + 12;
+        true
+    }
+
     /// [`Cursor::leaf`] out of line, for the rarer leaves of [`Cursor::fill`]: kept out,
     /// its many cases would crowd the registers of the common paths there.
     #[inline(never)]
@@ -597,6 +623,8 @@ impl<'b> Cursor<'b> {
                 self.pos = pos + 5;
                 elems.push(Term::Int(i32::from_be_bytes([a, b, c, d]) as i64));
             }
+            Some(&[NEW_PID_EXT, SMALL_ATOM_UTF8_EXT, len, ..])
+                if self.recent_pid_into(pos + 3, len as usize, elems) => {}
             Some(&[NEW_PID_EXT, ..]) => {
                 self.pos = pos + 1;
                 match self.pid_after_tag(NEW_PID_EXT) {
@@ -1493,6 +1521,31 @@ mod tests {
 
     /// The integer-run loop reads up to the last byte of the input and stops exactly
     /// there: a tuple of integers that ends the buffer decodes, one byte short does not.
+    /// Pids in tuples take a direct path when their node is an atom this thread decoded
+    /// recently: the same result as the general path (a fresh thread, whose cache is
+    /// empty), and every truncation is an error on both.
+    #[test]
+    fn pids_in_tuples_decode_alike_by_either_path() {
+        let pid = Pid {
+            node: Atom::new("pid_path@host"),
+            id: 0x01020304,
+            serial: 5,
+            creation: 0xA0B0C0D0,
+        };
+        let t = Term::tuple(vec![Term::Pid(pid.clone()), Term::Int(1), Term::Pid(pid)]);
+        let bytes = crate::etf::encode(&t).unwrap();
+        let check = |bytes: &[u8]| {
+            assert_eq!(d(bytes).unwrap(), t);
+            for cut in 1..bytes.len() {
+                assert!(d(&bytes[..cut]).is_err(), "{cut} of {} bytes", bytes.len());
+            }
+        };
+        std::thread::scope(|s| {
+            s.spawn(|| check(&bytes));
+        });
+        check(&bytes);
+    }
+
     /// Integer runs are converted in blocks and cut back where a tag changes: runs of
     /// every length around the block sizes, switching between the two integer tags and
     /// broken by other terms, decode element by element as written.
