@@ -129,6 +129,7 @@ impl<'a> Decoder<'a> {
 
     /// One term without the version byte (as after a distribution header). A COMPRESSED
     /// term is accepted here too, as `binary_to_term` accepts it right after the version.
+    #[inline]
     pub fn term_body(&mut self) -> Result<Term, DecodeError> {
         let start = self.pos;
         let r = if self.input.get(self.pos) == Some(&COMPRESSED) {
@@ -394,14 +395,12 @@ impl<'b> Cursor<'b> {
     }
 
     /// One complete term, iteratively.
+    #[inline]
     fn term(&mut self) -> Result<Term, DecodeError> {
-        let mut stack: Vec<Frame> = Vec::new();
-        // Elements promised by the open containers and not started yet. Each needs at
-        // least one byte, so this never exceeds the bytes left: checked when a container
-        // opens. A slot counts as started when its tag is read.
-        let mut pending: usize = 0;
         // Fast path for the commonest shape, a small tuple (every control message is one):
-        // its leaves go straight in; anything else continues below with the tuple open.
+        // its leaves go straight in; anything else continues in the general loop with the
+        // tuple open.
+        let mut open = None;
         if let Some(&[SMALL_TUPLE_EXT, n]) = self.buf.get(self.pos..self.pos + 2) {
             let n = n as usize;
             if n > 0 && n <= self.left() - 2 {
@@ -411,9 +410,26 @@ impl<'b> Cursor<'b> {
                 if k == n {
                     return Ok(Term::Tuple(elems));
                 }
-                pending = n - k;
-                stack.push(Frame::Tuple { elems, left: n - k });
+                open = Some(Frame::Tuple { elems, left: n - k });
             }
+        }
+        self.nested(open)
+    }
+
+    /// The general loop, with `open` (a tuple whose first leaves the fast path read)
+    /// as the outermost container when given.
+    #[inline(never)]
+    fn nested(&mut self, open: Option<Frame>) -> Result<Term, DecodeError> {
+        let mut stack: Vec<Frame> = Vec::new();
+        // Elements promised by the open containers and not started yet. Each needs at
+        // least one byte, so this never exceeds the bytes left: checked when a container
+        // opens. A slot counts as started when its tag is read.
+        let mut pending: usize = 0;
+        if let Some(frame) = open {
+            if let Frame::Tuple { left, .. } = &frame {
+                pending = *left;
+            }
+            stack.push(frame);
         }
         loop {
             // Fast path: leaves go straight into the innermost container, without passing
