@@ -4,6 +4,8 @@
 //! * [`Term`] and its parts ([`Atom`], [`Pid`], [`Port`], [`Reference`], ...) are plain values.
 //! * [`etf`] turns bytes into terms and back. Decoding is hardened against hostile input:
 //!   see [`etf::DecodeLimits`].
+//!   [`etf::encode_chunks`] writes the encoding as chunks for vectored writes, sharing
+//!   large binaries with the term instead of copying them.
 //! * [`text`] parses and prints Erlang term literals; `Display` for [`Term`] prints as
 //!   `io_lib:format("~0p", [T])` does.
 
