@@ -983,7 +983,7 @@ mod tests {
     fn call(from: Pid, request: Term) -> Term {
         Term::tuple(vec![
             atom("$gen_call"),
-            Term::tuple(vec![Term::Pid(from), Term::Reference(reference())]),
+            Term::tuple(vec![Term::Pid(from), Term::from(reference())]),
             request,
         ])
     }
@@ -1302,7 +1302,7 @@ mod tests {
         // Its holder dies: free again.
         let down = Term::tuple(vec![
             atom("DOWN"),
-            Term::Reference(reference()),
+            Term::from(reference()),
             atom("process"),
             Term::Pid(p3),
             atom("normal"),
