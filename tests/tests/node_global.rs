@@ -30,7 +30,7 @@ struct Cluster {
     b: Beam,
     rt: tokio::runtime::Runtime,
     v: Node,
-    _epmd: Epmd,
+    epmd: Epmd,
 }
 
 impl Cluster {
@@ -49,13 +49,7 @@ impl Cluster {
                     .start(),
             )
             .expect("start the visible beamlink node");
-        Cluster {
-            a,
-            b,
-            rt,
-            v,
-            _epmd: epmd,
-        }
+        Cluster { a, b, rt, v, epmd }
     }
 
     fn v_name(&self) -> String {
@@ -355,4 +349,35 @@ fn beam_nodes_that_meet_only_through_a_visible_node_each_keep_global_working() {
         c.a.eval("node(global:whereis_name(only_b))."),
         format!("'{b_node}'")
     );
+}
+
+#[test]
+fn two_visible_beamlink_nodes_in_one_cluster_leave_global_working() {
+    let mut c = Cluster::start();
+    let v2 =
+        c.rt.block_on(
+            Node::builder(&format!("{}@127.0.0.1", unique_name("vis2")))
+                .cookie(c.a.cookie())
+                .hidden(false)
+                .epmd(EpmdMode::External { port: c.epmd.port })
+                .start(),
+        )
+        .expect("start a second visible beamlink node");
+    let v2_name = v2.name().as_str().to_string();
+    c.connect_v_then_b();
+    assert_eq!(c.b.eval(&format!("net_adm:ping('{v2_name}').")), "pong");
+    sync(&mut c.a);
+    sync(&mut c.b);
+    assert_eq!(register(&mut c.a, "with_two"), "yes");
+    assert_eq!(
+        c.b.eval("node(global:whereis_name(with_two))."),
+        format!("'{}'", c.a.node())
+    );
+    assert_eq!(
+        c.b.eval(&guarded("global:trans({res, self()}, fun() -> two end)")),
+        "two"
+    );
+    let a_node = c.a.node().to_string();
+    let seen = c.rt.block_on(v2.whereis_global(&Term::atom("with_two")));
+    assert_eq!(seen.map(|p| p.node.as_str().to_string()), Some(a_node));
 }
