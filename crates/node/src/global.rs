@@ -39,8 +39,9 @@
 //! connect BEAM nodes to each other (BEAM nodes connected only through a beamlink node
 //! stay separate `global` partitions; connect them to each other, as they do themselves
 //! when one of them connects to another). `global_group` is not implemented (no node
-//! groups). Two visible beamlink nodes never complete a session with each other
-//! (both wait for the other's locker), which delays nothing on BEAM nodes.
+//! groups). Two visible beamlink nodes that connect to each other directly never
+//! complete a session (both wait for the other's locker); through a BEAM node they
+//! learn of each other as BEAM nodes do. Neither case delays anything on BEAM nodes.
 //!
 //! Protocol versions: we announce version 8, what OTP 25 (kernel 8.5) answers to
 //! `get_protocol_version` and what the current OTP source (27, 28) still speaks, with
