@@ -434,3 +434,37 @@ fn a_connect_right_after_a_disconnect_is_not_failed_by_the_old_connection() {
     }
     drop(idle);
 }
+
+#[test]
+fn a_node_that_accepts_no_connections_still_connects_out() {
+    let epmd = Epmd::start();
+    let mut erl = Beam::erlang().epmd(epmd.port).start();
+    let rt = node_runtime();
+    let node = rt
+        .block_on(
+            Node::builder(&name("out"))
+                .cookie(erl.cookie())
+                .epmd(EpmdMode::Unpublished {
+                    epmd_port: epmd.port,
+                    peer_port: None,
+                })
+                .accept_connections(false)
+                .start(),
+        )
+        .unwrap();
+    assert_eq!(node.port(), 0, "no listening port");
+    assert_eq!(rt.block_on(node.ping(erl.node())), Ping::Pong);
+    let me = node.name().as_str().to_string();
+    assert_eq!(erl.eval(&format!("lists:member('{me}', nodes(hidden)).")), "true");
+    // A published node must be reachable: refused at configuration.
+    let e = rt
+        .block_on(
+            Node::builder(&name("pub"))
+                .cookie(erl.cookie())
+                .epmd(EpmdMode::External { port: epmd.port })
+                .accept_connections(false)
+                .start(),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("Unpublished"), "{e}");
+}

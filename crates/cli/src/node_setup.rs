@@ -1,9 +1,9 @@
 //! beamlink's own node for one command: its name, cookie and way of finding peers, from
 //! the common options.
 //!
-//! The node is hidden and unpublished (not registered with EPMD, listening only on
-//! loopback), as `erl_call` is: peers never need to find it, so starting it costs no
-//! EPMD round trip and two commands running at once never collide on a name.
+//! The node is hidden, unpublished (not registered with EPMD) and listens nowhere, as
+//! `erl_call`'s: peers never need to find or reach it, so starting it costs no EPMD round
+//! trip and no socket, and two commands running at once never collide on a name.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::Path;
@@ -172,7 +172,7 @@ pub async fn start(common: &Common, target: &str) -> Result<Node, Failure> {
     let builder = builder
         .hidden(true)
         .epmd(epmd)
-        .listen_addr(IpAddr::from([127, 0, 0, 1]))
+        .accept_connections(false)
         .setup_timeout(common.timeout);
     let builder = match &choice {
         CookieChoice::Explicit => builder.cookie(common.cookie.as_deref().unwrap_or_default()),

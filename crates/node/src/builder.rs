@@ -78,6 +78,8 @@ pub struct Config {
     pub setup_timeout: Duration,
     /// Cookies for particular peers (`erlang:set_cookie/2`), overriding the default.
     pub(crate) peer_cookies: Vec<(String, Cookie)>,
+    /// `true` (the default): listen for peers' connections. `false`: only connect out.
+    pub accept: bool,
 }
 
 /// Builds a [`Node`]: `Node::builder("rust@127.0.0.1").cookie("secret").start().await`.
@@ -92,6 +94,7 @@ pub struct NodeBuilder {
     net_ticktime: Duration,
     setup_timeout: Duration,
     peer_cookies: Result<Vec<(String, Cookie)>, Error>,
+    accept: bool,
 }
 
 impl NodeBuilder {
@@ -111,6 +114,7 @@ impl NodeBuilder {
             net_ticktime: Duration::from_secs(60),
             setup_timeout: Duration::from_secs(7),
             peer_cookies: Ok(Vec::new()),
+            accept: true,
         }
     }
 
@@ -193,6 +197,15 @@ impl NodeBuilder {
         self
     }
 
+    /// `false`: the node listens for no connections and only connects out, as `erl_call`
+    /// does; peers can answer it but never connect to it. Only for an
+    /// [`EpmdMode::Unpublished`] node (a published one must be reachable). Saves the
+    /// listening socket for short-lived clients. Default `true`.
+    pub fn accept_connections(mut self, accept: bool) -> Self {
+        self.accept = accept;
+        self
+    }
+
     /// Checks the configuration and reads the cookie.
     pub fn config(self) -> Result<(Config, Cookie), Error> {
         let name = self.name?;
@@ -209,6 +222,13 @@ impl NodeBuilder {
                 self.port_range.0, self.port_range.1
             )));
         }
+        if !self.accept && !matches!(self.epmd, EpmdMode::Unpublished { .. }) {
+            return Err(Error::Other(
+                "a node that accepts no connections cannot be published at EPMD or on a fixed \
+                 port: use EpmdMode::Unpublished, or accept_connections(true)"
+                    .into(),
+            ));
+        }
         let config = Config {
             name,
             hidden: self.hidden,
@@ -218,6 +238,7 @@ impl NodeBuilder {
             net_ticktime: self.net_ticktime,
             setup_timeout: self.setup_timeout,
             peer_cookies: self.peer_cookies?,
+            accept: self.accept,
         };
         Ok((config, cookie))
     }

@@ -10,7 +10,8 @@ use tokio::net::TcpListener;
 
 /// What keeps the node reachable; dropping it unregisters from EPMD.
 pub(crate) struct Reachability {
-    pub listener: TcpListener,
+    /// `None` for a node that accepts no connections.
+    pub listener: Option<TcpListener>,
     pub port: u16,
     pub creation: Option<u32>,
     pub lookup: PortLookup,
@@ -47,6 +48,19 @@ async fn bind(config: &Config) -> Result<TcpListener, Error> {
 
 /// Listens and registers with EPMD as configured.
 pub(crate) async fn make_reachable(config: &Config) -> Result<Reachability, Error> {
+    if let (false, EpmdMode::Unpublished { epmd_port, peer_port }) = (config.accept, &config.epmd) {
+        return Ok(Reachability {
+            listener: None,
+            port: 0,
+            creation: None,
+            lookup: match peer_port {
+                Some(p) => PortLookup::Fixed(*p),
+                None => PortLookup::Epmd { port: *epmd_port },
+            },
+            registration: None,
+            embedded: None,
+        });
+    }
     let listener = bind(config).await?;
     let port = listener
         .local_addr()
@@ -65,7 +79,7 @@ pub(crate) async fn make_reachable(config: &Config) -> Result<Reachability, Erro
     let (epmd_port, embedded) = match config.epmd {
         EpmdMode::None { listen_port } => {
             return Ok(Reachability {
-                listener,
+                listener: Some(listener),
                 port,
                 creation: None,
                 lookup: PortLookup::Fixed(listen_port),
@@ -75,7 +89,7 @@ pub(crate) async fn make_reachable(config: &Config) -> Result<Reachability, Erro
         }
         EpmdMode::Unpublished { epmd_port, peer_port } => {
             return Ok(Reachability {
-                listener,
+                listener: Some(listener),
                 port,
                 creation: None,
                 lookup: match peer_port {
@@ -103,7 +117,7 @@ pub(crate) async fn make_reachable(config: &Config) -> Result<Reachability, Erro
         ))
     })?;
     Ok(Reachability {
-        listener,
+        listener: Some(listener),
         port,
         creation: Some(registration.creation()),
         lookup: PortLookup::Epmd { port: epmd_port },

@@ -216,8 +216,10 @@ impl Node {
         *node.inner.reach.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((reach.registration, reach.embedded));
         node.inner.port.store(reach.port as u64, Ordering::Relaxed);
-        let accept = tokio::spawn(crate::connections::accept_loop(node.downgrade(), reach.listener));
-        *node.inner.acceptor.lock().unwrap_or_else(|e| e.into_inner()) = Some(accept);
+        if let Some(listener) = reach.listener {
+            let accept = tokio::spawn(crate::connections::accept_loop(node.downgrade(), listener));
+            *node.inner.acceptor.lock().unwrap_or_else(|e| e.into_inner()) = Some(accept);
+        }
         node.start_system_processes();
         Ok(node)
     }
@@ -314,7 +316,8 @@ impl Node {
         }
     }
 
-    /// The port the node listens on for distribution (0 for a local node).
+    /// The port the node listens on for distribution (0 for a local node and for one that
+    /// accepts no connections).
     pub fn port(&self) -> u16 {
         self.inner.port.load(Ordering::Relaxed) as u16
     }
