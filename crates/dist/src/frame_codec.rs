@@ -262,6 +262,30 @@ pub enum EncodeError {
     TooLarge { size: usize },
 }
 
+/// Binaries of at least this many bytes are not copied into the packet by
+/// [`FrameEncoder::encode_parts`]: they go out as their own buffer of a vectored write.
+pub const ZERO_COPY_MIN: usize = 4096;
+
+/// `BINARY_EXT`.
+const BINARY_EXT: u8 = 109;
+
+/// How [`FrameEncoder::encode_parts`] encoded a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Encoded {
+    /// One complete packet, appended to the buffer.
+    InBuf,
+    /// One packet made of the buffer's bytes from where they were appended up to `at`,
+    /// then `binary`, then the buffer's bytes after `at`.
+    Split {
+        /// The payload binary, shared, not copied.
+        binary: Bytes,
+        /// Where in the buffer the binary goes.
+        at: usize,
+    },
+    /// Fragments, each a complete packet, to be written in order.
+    Packets(Vec<Bytes>),
+}
+
 /// Turns messages into packets for one peer. One per connection: it numbers the
 /// fragmented messages it sends.
 #[derive(Debug)]
@@ -336,6 +360,80 @@ impl FrameEncoder {
         let len = u32::try_from(buf.len() - 4).map_err(|_| EncodeError::TooLarge { size: buf.len() - 4 })?;
         buf[..4].copy_from_slice(&len.to_be_bytes());
         Ok(vec![Bytes::from(buf)])
+    }
+
+    /// Encodes `msg` for a send queue, appending to `buf` when it fits in one packet, so
+    /// that many small messages share one buffer and cost no allocation each:
+    ///
+    /// * [`Encoded::InBuf`]: one complete packet appended to `buf`.
+    /// * [`Encoded::Split`]: one packet whose payload is a large binary, which is not
+    ///   copied: the packet is `buf[start..at]`, then the binary, then `buf[at..]`
+    ///   (the length prefix at `start` counts the binary).
+    /// * [`Encoded::Packets`]: fragments (nothing appended to `buf`).
+    ///
+    /// In every case the bytes are those [`FrameEncoder::encode`] produces. On an error
+    /// `buf` is left as it was.
+    pub fn encode_parts(&mut self, msg: &Message, buf: &mut Vec<u8>) -> Result<Encoded, EncodeError> {
+        let name = msg.control.name();
+        match (msg.control.has_payload(), &msg.payload) {
+            (true, None) => return Err(EncodeError::MissingPayload { name }),
+            (false, Some(_)) => return Err(EncodeError::UnexpectedPayload { name }),
+            _ => {}
+        }
+        let hint = msg.payload.as_ref().map_or(0, size_hint);
+        if self.fragments && hint > self.fragment_size {
+            return self.encode(msg).map(Encoded::Packets);
+        }
+        let start = buf.len();
+        let result = self.encode_appended(msg, buf, start);
+        if result.is_err() {
+            buf.truncate(start);
+        }
+        result
+    }
+
+    fn encode_appended(
+        &mut self,
+        msg: &Message,
+        buf: &mut Vec<u8>,
+        start: usize,
+    ) -> Result<Encoded, EncodeError> {
+        buf.extend_from_slice(&[0, 0, 0, 0]);
+        if self.header {
+            buf.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER, 0]);
+        } else {
+            buf.extend_from_slice(&[PASS_THROUGH, VERSION_MAGIC]);
+        }
+        let body_start = buf.len();
+        msg.control.encode_body_to(buf)?;
+        let mut split = None;
+        if let Some(p) = &msg.payload {
+            if !self.header {
+                buf.push(VERSION_MAGIC);
+            }
+            match p {
+                Term::Binary(b) if b.len() >= ZERO_COPY_MIN && u32::try_from(b.len()).is_ok() => {
+                    buf.push(BINARY_EXT);
+                    buf.extend_from_slice(&(b.len() as u32).to_be_bytes());
+                    split = Some((b.clone(), buf.len()));
+                }
+                _ => encode_body_to(p, buf)?,
+            }
+        }
+        let extra = split.as_ref().map_or(0, |(b, _)| b.len());
+        let body_len = buf.len() - body_start + extra;
+        if self.fragments && body_len > self.fragment_size {
+            // The estimate missed (a large term that is not one binary): fragment it.
+            buf.truncate(start);
+            return self.encode(msg).map(Encoded::Packets);
+        }
+        let total = buf.len() - start - 4 + extra;
+        let len = u32::try_from(total).map_err(|_| EncodeError::TooLarge { size: total })?;
+        buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        Ok(match split {
+            None => Encoded::InBuf,
+            Some((binary, at)) => Encoded::Split { binary, at },
+        })
     }
 
     /// Turns an encoded message (`buf`: length placeholder, header `131, 68, 0`, control

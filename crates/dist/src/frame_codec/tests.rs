@@ -616,3 +616,58 @@ fn frames_captured_from_otp25() {
         Some("some_atom")
     );
 }
+
+/// The bytes `encode_parts` describes, as one list of packets.
+fn parts_to_packets(enc: &mut FrameEncoder, msg: &Message, prefix: &[u8]) -> Vec<Bytes> {
+    let mut buf = prefix.to_vec();
+    match enc.encode_parts(msg, &mut buf).unwrap() {
+        Encoded::InBuf => vec![Bytes::copy_from_slice(&buf[prefix.len()..])],
+        Encoded::Split { binary, at } => {
+            let mut p = buf[prefix.len()..at].to_vec();
+            p.extend_from_slice(&binary);
+            p.extend_from_slice(&buf[at..]);
+            vec![Bytes::from(p)]
+        }
+        Encoded::Packets(packets) => {
+            assert_eq!(buf, prefix, "fragments leave the buffer alone");
+            packets
+        }
+    }
+}
+
+#[test]
+fn encode_parts_gives_the_bytes_of_encode_and_shares_large_binaries() {
+    let small = send(16);
+    let large = send(ZERO_COPY_MIN + 5);
+    let nested = Message::send(
+        pid("peer@host", 9),
+        Term::tuple(vec![Term::atom("x"), Term::binary(vec![1u8; 100_000])]),
+    );
+    for flags in [0, HDR, HDR_FRAG] {
+        for msg in [&small, &large, &nested] {
+            let want = FrameEncoder::new(flags, 64 << 10).encode(msg).unwrap();
+            let got = parts_to_packets(&mut FrameEncoder::new(flags, 64 << 10), msg, b"earlier");
+            assert_eq!(got, want, "flags {flags:#x}");
+        }
+    }
+    // A large binary payload is not copied: the part is the very same memory.
+    let Some(Term::Binary(payload)) = &large.payload else {
+        unreachable!()
+    };
+    let mut buf = Vec::new();
+    match FrameEncoder::new(HDR, 1 << 20)
+        .encode_parts(&large, &mut buf)
+        .unwrap()
+    {
+        Encoded::Split { binary, at } => {
+            assert_eq!(binary.as_ptr(), payload.as_ptr());
+            assert_eq!(at, buf.len(), "nothing follows the binary");
+        }
+        other => panic!("{other:?}"),
+    }
+    // An error leaves the buffer as it was.
+    let mut buf = b"kept".to_vec();
+    let bad = Message::control(ControlMessage::Send { to: pid("p@h", 1) });
+    assert!(FrameEncoder::new(HDR, 0).encode_parts(&bad, &mut buf).is_err());
+    assert_eq!(buf, b"kept");
+}

@@ -1,0 +1,336 @@
+//! The send queue of one connection: senders encode their messages straight into it,
+//! under one short lock; the writer takes everything queued in one go and writes it
+//! with one vectored write.
+//!
+//! Small messages of one lane are appended to that lane's open buffer, so a burst of
+//! them costs one allocation and one iovec per batch, not one per message. A payload
+//! that is a large binary is not copied: it becomes its own piece, between the bytes
+//! before and after it. Fragments of a large message are pieces of their own, and the
+//! writer takes lanes in turn one packet at a time, so a small message in one lane is
+//! not stuck behind the fragments of a large message in another.
+//!
+//! The writer is woken only when it waits for work (the first message after it went
+//! idle); senders wait only when `capacity` messages are queued and not yet taken by
+//! the writer (back-pressure, as a busy distribution port).
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use crate::frame_codec::{EncodeError, Encoded, FrameEncoder};
+use crate::message::Message;
+
+/// A lane's open buffer is handed over as one piece once it holds this much, so that
+/// lanes keep taking turns at a fine grain.
+const OPEN_LIMIT: usize = 64 << 10;
+
+/// The room reserved for a new open buffer.
+const OPEN_CAPACITY: usize = 4 << 10;
+
+/// One buffer of a lane, ready to be written.
+#[derive(Debug)]
+pub(crate) struct Piece {
+    pub bytes: Bytes,
+    /// `true` when a packet ends with this piece: lanes may interleave after it.
+    pub packet_end: bool,
+    /// Messages whose last byte is in this piece.
+    pub messages: usize,
+}
+
+#[derive(Debug)]
+struct Lane {
+    key: u64,
+    pieces: VecDeque<Piece>,
+    /// Complete packets of small messages, appended to by senders.
+    open: Vec<u8>,
+    open_messages: usize,
+}
+
+impl Lane {
+    fn is_empty(&self) -> bool {
+        self.pieces.is_empty() && self.open.is_empty()
+    }
+
+    /// Closes the open buffer into a piece.
+    fn seal(&mut self) {
+        if !self.open.is_empty() {
+            let bytes = Bytes::from(std::mem::take(&mut self.open));
+            self.pieces.push_back(Piece {
+                bytes,
+                packet_end: true,
+                messages: std::mem::take(&mut self.open_messages),
+            });
+        }
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    encoder: FrameEncoder,
+    lanes: VecDeque<Lane>,
+    /// Messages queued and not yet taken by the writer.
+    messages: usize,
+    /// The writer found nothing to do and waits for `writer` to be notified.
+    writer_idle: bool,
+    /// No more messages are accepted: the connection is closing or down.
+    closed: bool,
+    /// The writer stops once the queue is empty.
+    closing: bool,
+}
+
+/// Why a message was not queued.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// `capacity` messages are queued.
+    Full,
+    /// The connection is closing or down.
+    Closed,
+    /// The message cannot be encoded.
+    Encode(EncodeError),
+}
+
+/// See the [module](self) documentation.
+#[derive(Debug)]
+pub(crate) struct SendQueue {
+    state: Mutex<State>,
+    capacity: usize,
+    /// Wakes the writer.
+    pub writer: Notify,
+    /// Wakes senders that wait for room.
+    room: Notify,
+}
+
+impl SendQueue {
+    pub fn new(encoder: FrameEncoder, capacity: usize) -> SendQueue {
+        SendQueue {
+            state: Mutex::new(State {
+                encoder,
+                lanes: VecDeque::new(),
+                messages: 0,
+                writer_idle: false,
+                closed: false,
+                closing: false,
+            }),
+            capacity: capacity.max(1),
+            writer: Notify::new(),
+            room: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every update leaves the state consistent; a panic elsewhere does not matter.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Encodes `message` into `lane` if there is room now. Returns how many packets it
+    /// took (more than one when fragmented).
+    pub fn try_push(&self, lane: u64, message: &Message) -> Result<usize, Refused> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(Refused::Closed);
+        }
+        if st.messages >= self.capacity {
+            return Err(Refused::Full);
+        }
+        let st = &mut *st;
+        let index = lane_index(&mut st.lanes, lane);
+        let l = &mut st.lanes[index];
+        if l.open.capacity() == 0 {
+            l.open.reserve(OPEN_CAPACITY);
+        }
+        let mut frames = 1;
+        match st.encoder.encode_parts(message, &mut l.open) {
+            Ok(Encoded::InBuf) => {
+                l.open_messages += 1;
+                if l.open.len() >= OPEN_LIMIT {
+                    l.seal();
+                }
+            }
+            Ok(Encoded::Split { binary, at }) => {
+                // [open up to `at`] [binary] [open after `at`]: the first part ends
+                // inside the packet, the binary too unless nothing follows it.
+                let tail = l.open.split_off(at);
+                let messages = std::mem::take(&mut l.open_messages);
+                let head = Bytes::from(std::mem::take(&mut l.open));
+                // The messages before this one end in the head piece.
+                l.pieces.push_back(Piece {
+                    bytes: head,
+                    packet_end: false,
+                    messages,
+                });
+                l.pieces.push_back(Piece {
+                    bytes: binary,
+                    packet_end: tail.is_empty(),
+                    messages: usize::from(tail.is_empty()),
+                });
+                if !tail.is_empty() {
+                    l.pieces.push_back(Piece {
+                        bytes: Bytes::from(tail),
+                        packet_end: true,
+                        messages: 1,
+                    });
+                }
+            }
+            Ok(Encoded::Packets(packets)) => {
+                frames = packets.len();
+                l.seal();
+                let last = packets.len().saturating_sub(1);
+                for (i, bytes) in packets.into_iter().enumerate() {
+                    l.pieces.push_back(Piece {
+                        bytes,
+                        packet_end: true,
+                        messages: usize::from(i == last),
+                    });
+                }
+            }
+            Err(e) => {
+                if l.is_empty() {
+                    st.lanes.remove(index);
+                }
+                return Err(Refused::Encode(e));
+            }
+        }
+        st.messages += 1;
+        self.wake_writer(st);
+        Ok(frames)
+    }
+
+    /// Queues packets that are already encoded, as one message of `lane`.
+    pub fn try_push_packets(&self, lane: u64, packets: &mut Vec<Bytes>) -> Result<(), Refused> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(Refused::Closed);
+        }
+        if packets.is_empty() {
+            return Ok(());
+        }
+        if st.messages >= self.capacity {
+            return Err(Refused::Full);
+        }
+        let st = &mut *st;
+        let index = lane_index(&mut st.lanes, lane);
+        let l = &mut st.lanes[index];
+        l.seal();
+        let last = packets.len().saturating_sub(1);
+        for (i, bytes) in packets.drain(..).enumerate() {
+            l.pieces.push_back(Piece {
+                bytes,
+                packet_end: true,
+                messages: usize::from(i == last),
+            });
+        }
+        st.messages += 1;
+        self.wake_writer(st);
+        Ok(())
+    }
+
+    fn wake_writer(&self, st: &mut State) {
+        if st.writer_idle {
+            st.writer_idle = false;
+            self.writer.notify_one();
+        }
+    }
+
+    /// Waits until a message may be queued (or the queue is closed).
+    pub async fn room(&self) {
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let st = self.lock();
+                if st.closed || st.messages < self.capacity {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// No more messages; the writer writes what is queued, then stops.
+    pub fn close(&self) {
+        let mut st = self.lock();
+        st.closed = true;
+        st.closing = true;
+        st.writer_idle = false;
+        drop(st);
+        self.writer.notify_one();
+        self.room.notify_waiters();
+    }
+
+    /// The connection is down: refuse everything from now on, wake every sender.
+    pub fn shut(&self) {
+        let mut st = self.lock();
+        st.closed = true;
+        st.lanes.clear();
+        st.messages = 0;
+        drop(st);
+        self.room.notify_waiters();
+    }
+
+    /// Takes up to `max_bytes` (at least one piece) or `max_pieces` pieces for the writer,
+    /// lanes in turn, one packet per turn. Returns the number of messages whose last
+    /// byte is among them. An empty batch with `Ok` means the writer should wait for
+    /// `writer` (marked idle); `Err(())` means it should stop (closing, and everything
+    /// was written).
+    pub fn take(
+        &self,
+        batch: &mut VecDeque<Bytes>,
+        max_bytes: usize,
+        max_pieces: usize,
+    ) -> Result<usize, ()> {
+        let mut st = self.lock();
+        let mut bytes = 0;
+        let mut messages = 0;
+        while bytes < max_bytes && batch.len() < max_pieces {
+            let Some(mut lane) = st.lanes.pop_front() else {
+                break;
+            };
+            lane.seal();
+            // One packet: pieces up to the next packet end.
+            while let Some(p) = lane.pieces.pop_front() {
+                bytes += p.bytes.len();
+                messages += p.messages;
+                let end = p.packet_end;
+                batch.push_back(p.bytes);
+                if end {
+                    break;
+                }
+            }
+            if !lane.is_empty() {
+                st.lanes.push_back(lane);
+            }
+        }
+        if batch.is_empty() {
+            if st.closing {
+                return Err(());
+            }
+            st.writer_idle = true;
+            return Ok(0);
+        }
+        let was_full = st.messages >= self.capacity;
+        st.messages = st.messages.saturating_sub(messages);
+        drop(st);
+        if was_full {
+            self.room.notify_waiters();
+        }
+        Ok(messages)
+    }
+}
+
+/// The index of `key`'s lane, created at the back when there is none. The lane used
+/// last is usually the last one, so the search starts there.
+fn lane_index(lanes: &mut VecDeque<Lane>, key: u64) -> usize {
+    if let Some(i) = lanes.iter().rposition(|l| l.key == key) {
+        return i;
+    }
+    lanes.push_back(Lane {
+        key,
+        pieces: VecDeque::new(),
+        open: Vec::new(),
+        open_messages: 0,
+    });
+    lanes.len() - 1
+}
