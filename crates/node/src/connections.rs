@@ -18,6 +18,7 @@
 //! of a connection that was already gone when it looked.
 
 use crate::error::Error;
+use crate::inbound::Inbox;
 use crate::node::Node;
 use crate::outgoing::Outgoing;
 use beamlink_dist::{
@@ -643,29 +644,28 @@ fn drain_events(
     conns: &Connections,
     peer: &Atom,
     first: Option<ConnectionEvent>,
-    events: &mut mpsc::Receiver<ConnectionEvent>,
+    events: &mut beamlink_dist::Events,
+    inbox: &mut Inbox,
 ) -> Option<String> {
     let mut ev = first;
-    for _ in 0..256 {
+    let mut budget = 4096;
+    let outcome = loop {
         match ev {
-            Some(ConnectionEvent::Message(m)) => node.handle_incoming(peer, m),
-            Some(ConnectionEvent::Down(r)) => return Some(conns.note_down(r)),
-            None => return Some("connection_closed".to_string()),
+            Some(ConnectionEvent::Message(m)) => node.handle_incoming_in(peer, m, inbox),
+            Some(ConnectionEvent::Down(r)) => break Some(conns.note_down(r)),
+            None => break Some("connection_closed".to_string()),
+        }
+        budget -= 1;
+        if budget == 0 {
+            break None;
         }
         match events.try_recv() {
-            Ok(next) => ev = Some(next),
-            Err(_) => return None,
+            Some(next) => ev = Some(next),
+            None => break None,
         }
-    }
-    // Out of budget with `ev` taken from the queue: handle it before yielding.
-    match ev {
-        Some(ConnectionEvent::Message(m)) => {
-            node.handle_incoming(peer, m);
-            None
-        }
-        Some(ConnectionEvent::Down(r)) => Some(conns.note_down(r)),
-        None => Some("connection_closed".to_string()),
-    }
+    };
+    inbox.finish();
+    outcome
 }
 
 /// Runs an established connection: forwards the queue, hands received messages to the
@@ -680,11 +680,12 @@ pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Establ
     };
     let exit_payload = est.peer.flags.contains(DistFlags::EXIT_PAYLOAD);
     let handle = est.handle.clone();
+    let mut inbox = Inbox::default();
     let reason = loop {
         tokio::select! {
             biased;
             ev = est.events.recv() => {
-                if let Some(reason) = drain_events(&node, conns, &peer, ev, &mut est.events) {
+                if let Some(reason) = drain_events(&node, conns, &peer, ev, &mut est.events, &mut inbox) {
                     break reason;
                 }
             }

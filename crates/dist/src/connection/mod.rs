@@ -24,6 +24,7 @@
 //!   the socket down; dropping every handle does the same. [`ConnectionHandle::abort`]
 //!   and dropping the event receiver close it at once.
 
+mod events;
 mod reader;
 mod send_queue;
 mod setup;
@@ -38,8 +39,8 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
+pub use events::Events;
 pub use stats::Stats;
 
 use crate::config::{ConnectionConfig, HandshakeConfig};
@@ -74,7 +75,7 @@ pub struct Established {
     /// Sends to the peer; clone it freely.
     pub handle: ConnectionHandle,
     /// Messages from the peer, then the `Down` event.
-    pub events: mpsc::Receiver<ConnectionEvent>,
+    pub events: Events,
 }
 
 /// The lane of a message: messages in one lane keep their order; lanes interleave.
@@ -351,13 +352,14 @@ fn start(stream: TcpStream, buf: BytesMut, done: Handshaken, config: &Connection
         "distribution connection up");
     let encoder = FrameEncoder::new(peer.flags.bits(), config.fragment_size);
     let shared = Arc::new(Shared::with_queue(peer.node.clone(), encoder, config.send_queue));
-    let (events_tx, events_rx) = mpsc::channel(config.event_queue.max(1));
+    let events = events::EventQueue::new(config.event_queue);
     let (rd, wr) = stream.into_split();
     let reader = reader::Reader {
         socket: rd,
         buf,
         decoder: FrameDecoder::new(config.frame_limits),
-        events: events_tx,
+        events: events.clone(),
+        batch: Vec::new(),
         shared: shared.clone(),
         net_ticktime: config.net_ticktime,
         max_frame: config.max_frame,
@@ -373,6 +375,6 @@ fn start(stream: TcpStream, buf: BytesMut, done: Handshaken, config: &Connection
             _senders: Arc::new(Senders(shared.clone())),
             shared,
         },
-        events: events_rx,
+        events: Events::new(events),
     }
 }

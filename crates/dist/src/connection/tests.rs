@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
 
 use super::reader::Reader;
 use super::shared::Shared;
@@ -109,13 +108,15 @@ fn reader<R: tokio::io::AsyncRead + Unpin>(
     buf: BytesMut,
     shared: Arc<Shared>,
     max_frame: usize,
-) -> (Reader<R>, mpsc::Receiver<ConnectionEvent>) {
-    let (events, rx) = mpsc::channel(8);
+) -> (Reader<R>, super::Events) {
+    let events = super::events::EventQueue::new(8);
+    let rx = super::Events::new(events.clone());
     let r = Reader {
         socket,
         buf,
         decoder: FrameDecoder::new(FrameLimits::default()),
         events,
+        batch: Vec::new(),
         shared,
         net_ticktime: Duration::from_secs(4),
         max_frame,
