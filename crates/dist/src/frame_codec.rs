@@ -220,11 +220,17 @@ fn decode_body(
     limits: &FrameLimits,
     versioned: bool,
 ) -> Result<Message, FrameError> {
-    let mut d = Decoder::new(body)
-        .with_limits(limits.decode)
-        .with_atom_cache(refs);
     let next = |d: &mut Decoder<'_>| if versioned { d.term() } else { d.term_body() };
-    let control = ControlMessage::from_term(next(&mut d).map_err(term_error("control message"))?)?;
+    let (control, mut d) = match send_control(&body, refs, limits, versioned) {
+        Some(fast) => fast,
+        None => {
+            let mut d = Decoder::new(body)
+                .with_limits(limits.decode)
+                .with_atom_cache(refs);
+            let control = ControlMessage::from_term(next(&mut d).map_err(term_error("control message"))?)?;
+            (control, d)
+        }
+    };
     let name = control.name();
     let payload = if control.has_payload() {
         if d.remaining() == 0 {
@@ -241,6 +247,65 @@ fn decode_body(
         });
     }
     Ok(Message { control, payload })
+}
+
+/// The control messages of ordinary sends (`SEND`, `REG_SEND`, `SEND_SENDER`,
+/// `ALIAS_SEND`), read field by field without building the control tuple first: most
+/// messages are these. Returns the decoder positioned after the control message, or
+/// `None` for anything else or anything unusual, which the general path then decodes
+/// (and reports) as usual.
+fn send_control<'a>(
+    body: &Bytes,
+    refs: &'a [Option<Atom>],
+    limits: &FrameLimits,
+    versioned: bool,
+) -> Option<(ControlMessage, Decoder<'a>)> {
+    use crate::control::op;
+    const SMALL_TUPLE_EXT: u8 = 104;
+    const SMALL_INTEGER_EXT: u8 = 97;
+    let start = usize::from(versioned);
+    if versioned && body.first() != Some(&VERSION_MAGIC) {
+        return None;
+    }
+    let head = body.get(start..start + 4)?;
+    if head[0] != SMALL_TUPLE_EXT || head[2] != SMALL_INTEGER_EXT {
+        return None;
+    }
+    let (arity, operation) = (head[1], head[3]);
+    let mut d = Decoder::new(body.slice(start + 4..))
+        .with_limits(limits.decode)
+        .with_atom_cache(refs);
+    let pid = |d: &mut Decoder<'_>| match d.term_body() {
+        Ok(Term::Pid(p)) => Some(p),
+        _ => None,
+    };
+    let control = match (operation, arity) {
+        (op::SEND, 3) => {
+            d.term_body().ok()?;
+            ControlMessage::Send { to: pid(&mut d)? }
+        }
+        (op::REG_SEND, 4) => {
+            let from = pid(&mut d)?;
+            d.term_body().ok()?;
+            match d.term_body() {
+                Ok(Term::Atom(to_name)) => ControlMessage::RegSend { from, to_name },
+                _ => return None,
+            }
+        }
+        (op::SEND_SENDER, 3) => ControlMessage::SendSender {
+            from: pid(&mut d)?,
+            to: pid(&mut d)?,
+        },
+        (op::ALIAS_SEND, 3) => {
+            let from = pid(&mut d)?;
+            match d.term_body() {
+                Ok(Term::Reference(alias)) => ControlMessage::AliasSend { from, alias },
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some((control, d))
 }
 
 /// A message this node cannot send.

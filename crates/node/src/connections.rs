@@ -23,7 +23,7 @@ use crate::node::Node;
 use crate::outgoing::Outgoing;
 use beamlink_dist::{
     handshake::BoxFuture, AcceptDecision, AcceptRequest, Arbiter, Connection, ConnectionConfig,
-    ConnectionEvent, ConnectionHandle, DistFlags, Established, HandshakeConfig, TrySendError,
+    ConnectionEvent, ConnectionHandle, DistFlags, Established, HandshakeConfig,
 };
 use beamlink_epmd::PortLookup;
 use beamlink_term::Atom;
@@ -191,9 +191,11 @@ impl Connections {
                         Queued::Signal(s) => s.into_message(*exit_payload),
                         Queued::Raw(m) => m,
                     };
-                    match handle.try_send(msg) {
+                    // Never waits: `Mailbox::send` does not suspend the sender, and
+                    // `Mailbox::send_wait` waits on the connection's backlog itself.
+                    match handle.send_now(msg) {
                         Ok(()) => return Ok(()),
-                        Err(TrySendError::Full(m)) | Err(TrySendError::Closed(m)) => item = Queued::Raw(m),
+                        Err(e) => item = Queued::Raw(e.message),
                     }
                 }
             }
@@ -782,19 +784,33 @@ impl Connections {
         self.drained.notify_waiters();
     }
 
-    /// Waits while more than `limit` signals for `peer` wait in its queue (the
-    /// connection's own queue being full: a busy distribution port).
+    /// Waits while more than `limit` signals for `peer` wait to be written: in the
+    /// entry's queue (the connection not up yet, or behind) or in the connection's own
+    /// queue (a busy distribution port).
     pub async fn wait_room(&self, peer: &Atom, limit: usize) {
         loop {
             let drained = self.drained.notified();
-            let busy = self
-                .lock()
-                .get(peer)
-                .is_some_and(|e| e.queued > limit && e.rx.is_none());
-            if !busy {
-                return;
+            let (busy, handle) = match self.lock().get(peer) {
+                Some(e) => {
+                    let handle = match &e.state {
+                        State::Up { handle, .. } => Some(handle.clone()),
+                        _ => None,
+                    };
+                    (e.queued > limit && e.rx.is_none(), handle)
+                }
+                None => (false, None),
+            };
+            if busy {
+                drained.await;
+                continue;
             }
-            drained.await;
+            // Then the connection's own queue, which senders fill directly once it is up.
+            if let Some(h) = handle {
+                if h.queued() > limit {
+                    h.queued_below(limit + 1).await;
+                }
+            }
+            return;
         }
     }
 

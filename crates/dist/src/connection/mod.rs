@@ -191,7 +191,33 @@ impl ConnectionHandle {
     }
 
     fn push(&self, lane: u64, message: &Message) -> Result<(), Refused> {
-        self.shared.push(lane, message)
+        self.shared.push(lane, message, true)
+    }
+
+    /// Queues `message` whatever the send queue holds: never waits, fails only when the
+    /// connection is down or closing. For callers that must not wait and bound their
+    /// backlog themselves (a node, whose `send` never suspends, offers a `send` that
+    /// waits with [`ConnectionHandle::queued`] and [`ConnectionHandle::queued_below`]).
+    #[allow(clippy::result_large_err)] // the error hands the message back
+    pub fn send_now(&self, message: Message) -> Result<(), SendError<Message>> {
+        let lane = lane_of(&message);
+        match self.shared.push(lane, &message, false) {
+            Ok(()) => Ok(()),
+            Err(_) => Err(SendError {
+                peer: self.shared.peer.clone(),
+                message,
+            }),
+        }
+    }
+
+    /// Messages queued and not yet taken by the writer.
+    pub fn queued(&self) -> usize {
+        self.shared.queue.len()
+    }
+
+    /// Waits until fewer than `limit` messages are queued, or the connection is down.
+    pub async fn queued_below(&self, limit: usize) {
+        self.shared.queue.below(limit).await
     }
 
     /// Queues packets that are already encoded: each a complete frame with its 4-byte

@@ -124,14 +124,15 @@ impl SendQueue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Encodes `message` into `lane` if there is room now. Returns how many packets it
-    /// took (more than one when fragmented).
-    pub fn try_push(&self, lane: u64, message: &Message) -> Result<usize, Refused> {
+    /// Encodes `message` into `lane` if there is room now (or whatever the queue holds
+    /// when not `bounded`). Returns how many packets it took (more than one when
+    /// fragmented).
+    pub fn try_push(&self, lane: u64, message: &Message, bounded: bool) -> Result<usize, Refused> {
         let mut st = self.lock();
         if st.closed {
             return Err(Refused::Closed);
         }
-        if st.messages >= self.capacity {
+        if bounded && st.messages >= self.capacity {
             return Err(Refused::Full);
         }
         let st = &mut *st;
@@ -235,18 +236,28 @@ impl SendQueue {
 
     /// Waits until a message may be queued (or the queue is closed).
     pub async fn room(&self) {
+        self.below(self.capacity).await
+    }
+
+    /// Waits until fewer than `limit` messages are queued (or the queue is closed).
+    pub async fn below(&self, limit: usize) {
         loop {
             let notified = self.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
                 let st = self.lock();
-                if st.closed || st.messages < self.capacity {
+                if st.closed || st.messages < limit {
                     return;
                 }
             }
             notified.await;
         }
+    }
+
+    /// Messages queued and not yet taken by the writer.
+    pub fn len(&self) -> usize {
+        self.lock().messages
     }
 
     /// No more messages; the writer writes what is queued, then stops.
@@ -310,10 +321,10 @@ impl SendQueue {
             st.writer_idle = true;
             return Ok(0);
         }
-        let was_full = st.messages >= self.capacity;
         st.messages = st.messages.saturating_sub(messages);
         drop(st);
-        if was_full {
+        // Senders wait for room, or for the queue to get below their own limit.
+        if messages > 0 {
             self.room.notify_waiters();
         }
         Ok(messages)

@@ -56,9 +56,10 @@ impl Shared {
         self.down.send_replace(true);
     }
 
-    /// Encodes `message` into the send queue and counts it.
-    pub fn push(&self, lane: u64, message: &Message) -> Result<(), Refused> {
-        match self.queue.try_push(lane, message) {
+    /// Encodes `message` into the send queue (within its capacity when `bounded`) and
+    /// counts it.
+    pub fn push(&self, lane: u64, message: &Message, bounded: bool) -> Result<(), Refused> {
+        match self.queue.try_push(lane, message, bounded) {
             Ok(frames) => {
                 Counters::add(&self.counters.messages_out, 1);
                 Counters::add(&self.counters.frames_out, frames as u64);

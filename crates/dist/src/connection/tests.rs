@@ -318,7 +318,7 @@ async fn writer_sends_queued_messages_byte_for_byte_large_binaries_uncopied() {
         Message::send_sender(pid(2), pid(9), Term::Int(4)),
     ];
     for m in &msgs {
-        shared.push(super::lane_of(m), m).unwrap();
+        shared.push(super::lane_of(m), m, true).unwrap();
     }
     shared.queue.close();
     let task = tokio::spawn(writer(ours, shared.clone()).run());

@@ -671,3 +671,40 @@ fn encode_parts_gives_the_bytes_of_encode_and_shares_large_binaries() {
     assert!(FrameEncoder::new(HDR, 0).encode_parts(&bad, &mut buf).is_err());
     assert_eq!(buf, b"kept");
 }
+
+#[test]
+fn send_control_messages_decode_as_the_general_path_does() {
+    let from = pid("me@host", 1);
+    let to = pid("peer@host", 2);
+    let alias = Reference {
+        node: Atom::new("peer@host"),
+        creation: 3,
+        id: vec![1, 2, 3],
+    };
+    let payload = Term::tuple(vec![Term::atom("hello"), Term::binary(vec![1u8; 40])]);
+    let msgs = [
+        Message::send(to.clone(), payload.clone()),
+        Message::reg_send(from.clone(), Atom::new("logger"), payload.clone()),
+        Message::send_sender(from.clone(), to.clone(), payload.clone()),
+        Message {
+            control: ControlMessage::AliasSend { from, alias },
+            payload: Some(payload),
+        },
+    ];
+    for flags in [0, HDR] {
+        for msg in &msgs {
+            let packets = FrameEncoder::new(flags, 0).encode(msg).unwrap();
+            let got = decode_all(&mut FrameDecoder::new(FrameLimits::default()), &packets);
+            assert_eq!(got, vec![msg.clone()], "flags {flags:#x}");
+        }
+    }
+    // Unusual fields take the general path, which reports them.
+    let mut body = vec![PASS_THROUGH];
+    let control = Term::tuple(vec![Term::Int(6), Term::Pid(to), Term::atom(""), Term::Int(5)]);
+    body.extend(beamlink_term::etf::encode(&control).unwrap());
+    body.extend(beamlink_term::etf::encode(&Term::Int(1)).unwrap());
+    let err = FrameDecoder::new(FrameLimits::default())
+        .decode(Bytes::from(body))
+        .unwrap_err();
+    assert!(matches!(err, FrameError::Control(_)), "{err:?}");
+}
