@@ -14,6 +14,7 @@ use crate::header::{
     PASS_THROUGH, VERSION_MAGIC,
 };
 use crate::message::Message;
+use crate::out_cache::OutCache;
 use beamlink_term::etf::{encode_body_to, DecodeError, DecodeLimits, Decoder};
 use beamlink_term::{Atom, Term};
 use bytes::Bytes;
@@ -359,6 +360,8 @@ pub struct FrameEncoder {
     fragments: bool,
     fragment_size: usize,
     next_sequence: u64,
+    /// Atoms of send control messages go through the peer's atom cache.
+    cache: Option<Box<OutCache>>,
 }
 
 impl FrameEncoder {
@@ -377,6 +380,27 @@ impl FrameEncoder {
             fragments: header && peer_flags & DFLAG_FRAGMENTS != 0 && fragment_size > 0,
             fragment_size,
             next_sequence: 1,
+            cache: None,
+        }
+    }
+
+    /// Makes [`FrameEncoder::encode_parts`] write the atoms of send control messages
+    /// (`SEND`, `REG_SEND`, `SEND_SENDER`, `ALIAS_SEND`) as atom-cache references, when
+    /// the peer reads distribution headers: the peer then finds them in its cache
+    /// instead of looking their text up for every message. The caller must report
+    /// which packets went out with [`FrameEncoder::confirm`].
+    pub fn with_atom_cache(mut self) -> FrameEncoder {
+        if self.header {
+            self.cache = Some(Box::new(OutCache::new()));
+        }
+        self
+    }
+
+    /// The packet that brought `slots` (from [`FrameEncoder::encode_parts`]) goes out
+    /// before every packet encoded from now on: later messages may refer to them.
+    pub fn confirm(&mut self, slots: &[u16]) {
+        if let Some(c) = &mut self.cache {
+            c.confirm(slots);
         }
     }
 
@@ -438,7 +462,17 @@ impl FrameEncoder {
     ///
     /// In every case the bytes are those [`FrameEncoder::encode`] produces. On an error
     /// `buf` is left as it was.
-    pub fn encode_parts(&mut self, msg: &Message, buf: &mut Vec<u8>) -> Result<Encoded, EncodeError> {
+    ///
+    /// With [`FrameEncoder::with_atom_cache`], the slots of the atom cache that this
+    /// message brings to the peer are pushed to `defined`: pass them to
+    /// [`FrameEncoder::confirm`] once the packet is on its way, before any packet encoded
+    /// after that.
+    pub fn encode_parts(
+        &mut self,
+        msg: &Message,
+        buf: &mut Vec<u8>,
+        defined: &mut Vec<u16>,
+    ) -> Result<Encoded, EncodeError> {
         let name = msg.control.name();
         match (msg.control.has_payload(), &msg.payload) {
             (true, None) => return Err(EncodeError::MissingPayload { name }),
@@ -450,7 +484,11 @@ impl FrameEncoder {
             return self.encode(msg).map(Encoded::Packets);
         }
         let start = buf.len();
-        let result = self.encode_appended(msg, buf, start);
+        let defined_before = defined.len();
+        let result = self.encode_appended(msg, buf, start, defined);
+        if !matches!(result, Ok(Encoded::InBuf | Encoded::Split { .. })) {
+            defined.truncate(defined_before);
+        }
         if result.is_err() {
             buf.truncate(start);
         }
@@ -462,15 +500,26 @@ impl FrameEncoder {
         msg: &Message,
         buf: &mut Vec<u8>,
         start: usize,
+        defined: &mut Vec<u16>,
     ) -> Result<Encoded, EncodeError> {
         buf.extend_from_slice(&[0, 0, 0, 0]);
+        let body_start;
         if self.header {
-            buf.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER, 0]);
+            buf.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER]);
+            let cached = match &mut self.cache {
+                Some(c) => c.encode_send_control(&msg.control, buf, defined),
+                None => false,
+            };
+            body_start = buf.len();
+            if !cached {
+                buf.push(0);
+                msg.control.encode_body_to(buf)?;
+            }
         } else {
             buf.extend_from_slice(&[PASS_THROUGH, VERSION_MAGIC]);
+            body_start = buf.len();
+            msg.control.encode_body_to(buf)?;
         }
-        let body_start = buf.len();
-        msg.control.encode_body_to(buf)?;
         let mut split = None;
         if let Some(p) = &msg.payload {
             if !self.header {

@@ -43,6 +43,7 @@ mod fragment;
 pub mod frame_codec;
 pub mod header;
 pub mod message;
+mod out_cache;
 
 pub use config::{ConnectionConfig, HandshakeConfig, DEFAULT_NET_TICKTIME, DEFAULT_SETUP_TIME};
 pub use connection::{Connection, ConnectionEvent, ConnectionHandle, Established, Events, Stats};

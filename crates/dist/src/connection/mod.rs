@@ -376,7 +376,7 @@ fn start(stream: TcpStream, buf: BytesMut, done: Handshaken, config: &Connection
     } = done;
     tracing::info!(peer = %peer.node, local = %local_node, flags = %peer.flags, hidden = peer.hidden,
         "distribution connection up");
-    let encoder = FrameEncoder::new(peer.flags.bits(), config.fragment_size);
+    let encoder = FrameEncoder::new(peer.flags.bits(), config.fragment_size).with_atom_cache();
     let shared = Arc::new(Shared::with_queue(peer.node.clone(), encoder, config.send_queue));
     let events = events::EventQueue::new(config.event_queue);
     let (rd, wr) = stream.into_split();

@@ -37,6 +37,8 @@ pub(crate) struct Piece {
     pub packet_end: bool,
     /// Messages whose last byte is in this piece.
     pub messages: usize,
+    /// Atom-cache slots that frames in this piece bring to the peer.
+    pub defined: Vec<u16>,
 }
 
 #[derive(Debug)]
@@ -46,6 +48,8 @@ struct Lane {
     /// Complete packets of small messages, appended to by senders.
     open: Vec<u8>,
     open_messages: usize,
+    /// Atom-cache slots that frames in `open` bring to the peer.
+    open_defined: Vec<u16>,
 }
 
 impl Lane {
@@ -61,6 +65,7 @@ impl Lane {
                 bytes,
                 packet_end: true,
                 messages: std::mem::take(&mut self.open_messages),
+                defined: std::mem::take(&mut self.open_defined),
             });
         }
     }
@@ -69,6 +74,8 @@ impl Lane {
 #[derive(Debug)]
 struct State {
     encoder: FrameEncoder,
+    /// Scratch for the slots one message brings, kept for its allocation.
+    defined: Vec<u16>,
     lanes: VecDeque<Lane>,
     /// Messages queued and not yet taken by the writer.
     messages: usize,
@@ -107,6 +114,7 @@ impl SendQueue {
         SendQueue {
             state: Mutex::new(State {
                 encoder,
+                defined: Vec::new(),
                 lanes: VecDeque::new(),
                 messages: 0,
                 writer_idle: false,
@@ -142,9 +150,11 @@ impl SendQueue {
             l.open.reserve(OPEN_CAPACITY);
         }
         let mut frames = 1;
-        match st.encoder.encode_parts(message, &mut l.open) {
+        st.defined.clear();
+        match st.encoder.encode_parts(message, &mut l.open, &mut st.defined) {
             Ok(Encoded::InBuf) => {
                 l.open_messages += 1;
+                l.open_defined.extend_from_slice(&st.defined);
                 if l.open.len() >= OPEN_LIMIT {
                     l.seal();
                 }
@@ -154,23 +164,28 @@ impl SendQueue {
                 // inside the packet, the binary too unless nothing follows it.
                 let tail = l.open.split_off(at);
                 let messages = std::mem::take(&mut l.open_messages);
+                let mut defined = std::mem::take(&mut l.open_defined);
+                defined.extend_from_slice(&st.defined);
                 let head = Bytes::from(std::mem::take(&mut l.open));
                 // The messages before this one end in the head piece.
                 l.pieces.push_back(Piece {
                     bytes: head,
                     packet_end: false,
                     messages,
+                    defined,
                 });
                 l.pieces.push_back(Piece {
                     bytes: binary,
                     packet_end: tail.is_empty(),
                     messages: usize::from(tail.is_empty()),
+                    defined: Vec::new(),
                 });
                 if !tail.is_empty() {
                     l.pieces.push_back(Piece {
                         bytes: Bytes::from(tail),
                         packet_end: true,
                         messages: 1,
+                        defined: Vec::new(),
                     });
                 }
             }
@@ -183,6 +198,7 @@ impl SendQueue {
                         bytes,
                         packet_end: true,
                         messages: usize::from(i == last),
+                        defined: Vec::new(),
                     });
                 }
             }
@@ -220,6 +236,7 @@ impl SendQueue {
                 bytes,
                 packet_end: true,
                 messages: usize::from(i == last),
+                defined: Vec::new(),
             });
         }
         st.messages += 1;
@@ -302,6 +319,10 @@ impl SendQueue {
             lane.seal();
             // One packet: pieces up to the next packet end.
             while let Some(p) = lane.pieces.pop_front() {
+                if !p.defined.is_empty() {
+                    // Written before anything taken later: later frames may refer to them.
+                    st.encoder.confirm(&p.defined);
+                }
                 bytes += p.bytes.len();
                 messages += p.messages;
                 let end = p.packet_end;
@@ -342,6 +363,7 @@ fn lane_index(lanes: &mut VecDeque<Lane>, key: u64) -> usize {
         pieces: VecDeque::new(),
         open: Vec::new(),
         open_messages: 0,
+        open_defined: Vec::new(),
     });
     lanes.len() - 1
 }

@@ -620,7 +620,7 @@ fn frames_captured_from_otp25() {
 /// The bytes `encode_parts` describes, as one list of packets.
 fn parts_to_packets(enc: &mut FrameEncoder, msg: &Message, prefix: &[u8]) -> Vec<Bytes> {
     let mut buf = prefix.to_vec();
-    match enc.encode_parts(msg, &mut buf).unwrap() {
+    match enc.encode_parts(msg, &mut buf, &mut Vec::new()).unwrap() {
         Encoded::InBuf => vec![Bytes::copy_from_slice(&buf[prefix.len()..])],
         Encoded::Split { binary, at } => {
             let mut p = buf[prefix.len()..at].to_vec();
@@ -656,7 +656,7 @@ fn encode_parts_gives_the_bytes_of_encode_and_shares_large_binaries() {
     };
     let mut buf = Vec::new();
     match FrameEncoder::new(HDR, 1 << 20)
-        .encode_parts(&large, &mut buf)
+        .encode_parts(&large, &mut buf, &mut Vec::new())
         .unwrap()
     {
         Encoded::Split { binary, at } => {
@@ -668,7 +668,9 @@ fn encode_parts_gives_the_bytes_of_encode_and_shares_large_binaries() {
     // An error leaves the buffer as it was.
     let mut buf = b"kept".to_vec();
     let bad = Message::control(ControlMessage::Send { to: pid("p@h", 1) });
-    assert!(FrameEncoder::new(HDR, 0).encode_parts(&bad, &mut buf).is_err());
+    assert!(FrameEncoder::new(HDR, 0)
+        .encode_parts(&bad, &mut buf, &mut Vec::new())
+        .is_err());
     assert_eq!(buf, b"kept");
 }
 
@@ -707,4 +709,75 @@ fn send_control_messages_decode_as_the_general_path_does() {
         .decode(Bytes::from(body))
         .unwrap_err();
     assert!(matches!(err, FrameError::Control(_)), "{err:?}");
+}
+
+/// Encodes `msg` with `enc` into one packet (with its length prefix).
+fn one_packet(enc: &mut FrameEncoder, msg: &Message, defined: &mut Vec<u16>) -> Bytes {
+    let mut buf = Vec::new();
+    match enc.encode_parts(msg, &mut buf, defined).unwrap() {
+        Encoded::InBuf => Bytes::from(buf),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn send_atoms_go_through_the_atom_cache_once_the_peer_has_them() {
+    let from = pid("me@host", 1);
+    let to = pid("peer@host", 2);
+    let msgs = [
+        Message::reg_send(from.clone(), Atom::new("logger"), Term::atom("a")),
+        Message::send_sender(from.clone(), to.clone(), Term::Int(1)),
+        Message::send(to.clone(), Term::Int(2)),
+        Message {
+            control: ControlMessage::AliasSend {
+                from: from.clone(),
+                alias: Reference {
+                    node: Atom::new("peer@host"),
+                    creation: 3,
+                    id: vec![4, 5, 6],
+                },
+            },
+            payload: Some(Term::Int(3)),
+        },
+        Message::control(ControlMessage::Link { from, to }),
+    ];
+    let mut enc = FrameEncoder::new(HDR, 0).with_atom_cache();
+    let mut first = Vec::new();
+    let mut defined = Vec::new();
+    for m in &msgs {
+        first.push(one_packet(&mut enc, m, &mut defined));
+    }
+    // Nothing confirmed yet: every frame brings its atoms itself, so each decodes alone,
+    // in any order (the writer may take lanes in another order than they were queued).
+    for (p, m) in first.iter().zip(&msgs).rev() {
+        let got = decode_all(
+            &mut FrameDecoder::new(FrameLimits::default()),
+            std::slice::from_ref(p),
+        );
+        assert_eq!(got, vec![m.clone()]);
+    }
+    assert!(!defined.is_empty());
+    // Confirmed: later frames only refer to the slots, and are shorter for it.
+    enc.confirm(&defined);
+    let mut later_defined = Vec::new();
+    let later: Vec<Bytes> = msgs
+        .iter()
+        .map(|m| one_packet(&mut enc, m, &mut later_defined))
+        .collect();
+    assert!(later_defined.is_empty(), "{later_defined:?}");
+    for (a, b) in first.iter().zip(&later).take(4) {
+        assert!(b.len() < a.len(), "{} < {}", b.len(), a.len());
+    }
+    let mut dec = FrameDecoder::new(FrameLimits::default());
+    let mut all = first.clone();
+    all.extend(later);
+    let got = decode_all(&mut dec, &all);
+    let want: Vec<Message> = msgs.iter().chain(msgs.iter()).cloned().collect();
+    assert_eq!(got, want);
+    // Without the atom-cache flag (pass-through), nothing changes.
+    let mut plain = FrameEncoder::new(0, 0).with_atom_cache();
+    let mut d = Vec::new();
+    let p = one_packet(&mut plain, &msgs[0], &mut d);
+    assert!(d.is_empty());
+    assert_eq!(vec![p], FrameEncoder::new(0, 0).encode(&msgs[0]).unwrap());
 }
