@@ -234,7 +234,7 @@ fn links_propagate_exits_both_ways() {
     let r = c.monitor(&v);
     c.send(&v, Term::atom("go")).unwrap();
     let m = s.rt.block_on(c.recv_timeout(T)).unwrap();
-    assert_eq!(m.as_tuple().unwrap()[1], Term::Reference(r));
+    assert_eq!(m.as_tuple().unwrap()[1], Term::from(r));
     assert_eq!(m.as_tuple().unwrap()[4], Term::atom("crash"));
     assert!(c.is_alive());
 }
@@ -251,7 +251,7 @@ fn beamlink_monitors_a_beam_process_that_is_killed() {
     let by_name = mb.monitor_name("sleeper", &erl);
     let gone = mb.monitor_name("nobody_here", &erl);
     let m = s.rt.block_on(mb.recv_timeout(T)).unwrap();
-    assert_eq!(m.as_tuple().unwrap()[1], Term::Reference(gone), "{m:?}");
+    assert_eq!(m.as_tuple().unwrap()[1], Term::from(gone), "{m:?}");
     assert_eq!(m.as_tuple().unwrap()[4], Term::atom("noproc"));
     // The monitor went out before this message: the kill comes after it.
     mb.send(("harness", erl.as_str()), Term::atom("monitored"))
@@ -260,7 +260,7 @@ fn beamlink_monitors_a_beam_process_that_is_killed() {
     let m = s.rt.block_on(mb.recv_timeout(T)).unwrap();
     let [tag, r, _, obj, reason] = m.as_tuple_n::<5>().unwrap();
     assert!(tag.is_atom("DOWN"));
-    assert_eq!(*r, Term::Reference(by_name));
+    assert_eq!(*r, Term::from(by_name));
     assert_eq!(*obj, tuple(vec![Term::atom("sleeper"), Term::atom(&erl)]));
     assert!(reason.is_atom("killed"));
 }
@@ -295,7 +295,7 @@ fn peer_killed_fires_noconnection_and_nodedown() {
     }
     let down = tuple(vec![
         Term::atom("DOWN"),
-        Term::Reference(r),
+        Term::from(r),
         Term::atom("process"),
         Term::Pid(h.clone()),
         Term::atom("noconnection"),
@@ -463,7 +463,7 @@ fn aliases_work_in_both_directions() {
     let alias = mb.alias();
     mb.send(
         ("harness", erl.as_str()),
-        Term::tuple(vec![Term::atom("alias"), Term::Reference(alias.clone())]),
+        Term::tuple(vec![Term::atom("alias"), Term::from(alias.clone())]),
     )
     .unwrap();
     s.beam

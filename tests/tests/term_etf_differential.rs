@@ -127,7 +127,7 @@ fn rust_terms() -> Vec<(Term, String)> {
         ),
         (Term::Map(Map::new()), "#{}".into()),
         (
-            Term::ExternalFun(beamlink_term::ExternalFun {
+            Term::from(beamlink_term::ExternalFun {
                 module: Atom::new("lists"),
                 function: Atom::new("map"),
                 arity: 2,

@@ -50,9 +50,9 @@ fn without_creation(t: &Term) -> Term {
             creation: 0,
             ..p.clone()
         }),
-        Term::Reference(r) => Term::Reference(Reference {
+        Term::Reference(r) => Term::from(Reference {
             creation: 0,
-            ..r.clone()
+            ..(**r).clone()
         }),
         Term::List(l) => Term::List(l.iter().map(without_creation).collect()),
         Term::ImproperList(l, tail) => Term::ImproperList(

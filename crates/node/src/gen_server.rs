@@ -70,7 +70,7 @@ pub fn reply_alias(tag: &Term) -> Option<&Reference> {
 
 /// `[alias | Ref]`, the tag OTP 24+ callers use.
 pub fn alias_tag(reference: &Reference) -> Term {
-    Term::improper(vec![Term::atom("alias")], Term::Reference(reference.clone()))
+    Term::improper(vec![Term::atom("alias")], Term::from(reference.clone()))
 }
 
 impl GenCall {
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn replies_to_the_pid_of_an_old_tag() {
-        let tag = Term::Reference(reference());
+        let tag = Term::from(reference());
         let c = GenCall::parse(&call(tag.clone())).unwrap();
         let (dest, msg) = c.reply_to(Term::Int(1));
         assert_eq!(dest, Dest::Pid(pid()));

@@ -550,7 +550,7 @@ mod tests {
         node.handle_incoming(&peer(), with(req, Term::list(vec![Term::Int(42)])));
         assert_eq!(rx.recv().await, Some(vec![Term::Int(42)]));
         // What erpc reads from the monitor: {Ref, return, Value} or {Ref, error, R, Stack}.
-        let r = Term::Reference(reference(8));
+        let r = Term::from(reference(8));
         let call = |f: &str| {
             let args = vec![
                 r.clone(),

@@ -308,7 +308,7 @@ const BUSY_QUEUE: usize = 4096;
 
 /// `true` when `m` is `{'DOWN', Ref, ...}` for this reference.
 pub(crate) fn is_down_for(m: &Term, reference: &Reference) -> bool {
-    matches!(m.as_tuple(), Some([tag, Term::Reference(r), ..]) if tag.is_atom("DOWN") && r == reference)
+    matches!(m.as_tuple(), Some([tag, Term::Reference(r), ..]) if tag.is_atom("DOWN") && **r == *reference)
 }
 
 impl Drop for Mailbox {

@@ -77,7 +77,7 @@ pub type WatchingList = Vec<(Reference, Watching)>;
 pub fn down_message(reference: &Reference, object: Term, reason: Term) -> Term {
     Term::tuple(vec![
         Term::atom("DOWN"),
-        Term::Reference(reference.clone()),
+        Term::from(reference.clone()),
         Term::atom("process"),
         object,
         reason,

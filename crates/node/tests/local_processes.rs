@@ -97,9 +97,9 @@ async fn dropping_a_mailbox_fires_monitors_with_normal_and_frees_its_name() {
     let mut got = vec![(r1.clone(), obj1.clone()), (r2.clone(), obj2.clone())];
     got.sort_by(|x, y| format!("{x:?}").cmp(&format!("{y:?}")));
     let mut want = vec![
-        (Term::Reference(r), Term::Pid(pid.clone())),
+        (Term::from(r), Term::Pid(pid.clone())),
         (
-            Term::Reference(by_name),
+            Term::from(by_name),
             Term::tuple(vec![Term::atom("doomed"), Term::atom("local@127.0.0.1")]),
         ),
     ];
@@ -273,7 +273,7 @@ async fn remote_link_and_monitor_without_connection_fire_noconnection() {
     let r = a.monitor(&remote);
     let m = a.recv().await.unwrap();
     assert_eq!(down_reason(&m), Some(&Term::atom("noconnection")));
-    assert_eq!(m.as_tuple().unwrap()[1], Term::Reference(r));
+    assert_eq!(m.as_tuple().unwrap()[1], Term::from(r));
     a.link(&remote).unwrap();
     let m = a.recv().await.unwrap();
     assert_eq!(

@@ -8,12 +8,15 @@
 //! * `decode/*/beamlink` decodes from a shared `Bytes` (binaries are slices of it), which is
 //!   how the distribution layer uses it; `beamlink_copy` goes through `decode(&[u8])`,
 //!   which copies the input once first, as eetf copies from its reader.
-//! * `encode/*` appends to a reused buffer in both libraries.
+//! * `encode/*` appends to a reused buffer in both libraries; `encode/*/beamlink_chunks`
+//!   is beamlink's chunked encoding for vectored writes (`encode_chunks`: binaries of
+//!   4 KiB or more shared by reference, not copied), a different API reported apart
+//!   from the plain `beamlink` line.
 //!
 //! On a loaded machine timings are noisy; `sh crates/term/benches/callgrind.sh` counts
 //! instructions per operation for both libraries on this same corpus (`codec_ops.rs`).
 
-use beamlink_term::etf::{decode, encode, encode_to, Decoder};
+use beamlink_term::etf::{decode, encode, encode_chunks, encode_to, Decoder, EncodeChunks};
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
@@ -54,6 +57,13 @@ fn bench_encode(c: &mut Criterion) {
                 buf.clear();
                 encode_to(black_box(term), &mut buf).expect("encodes");
                 buf.len()
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("beamlink_chunks", name), &term, |b, term| {
+            b.iter(|| {
+                let mut c = EncodeChunks::new();
+                encode_chunks(black_box(term), &mut c).expect("encodes");
+                c.into_chunks().len()
             })
         });
         g.bench_with_input(BenchmarkId::new("eetf", name), &eetf_term, |b, term| {

@@ -1,7 +1,7 @@
 //! Atoms: interned, cheap to clone and to compare.
 
 use std::cell::Cell;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{OnceLock, RwLock};
@@ -18,15 +18,46 @@ pub(crate) const INTERN_LIMIT: usize = 1 << 20;
 
 /// An Erlang atom.
 ///
-/// An atom is a pointer to its text in a process-wide table: cloning copies the pointer
-/// (no reference count), equal atoms from the table compare by pointer, and decoding the
-/// same atom a million times allocates once. The table lives for the whole process.
+/// An atom is one pointer to its entry in a process-wide table: cloning copies the
+/// pointer (no reference count), equal atoms from the table compare by pointer, and
+/// decoding the same atom a million times allocates once. The entry also holds the
+/// atom's External Term Format encoding, so encoding an atom is one copy. The table lives
+/// for the whole process.
 #[derive(Clone)]
-pub struct Atom(&'static str);
+pub struct Atom(&'static Entry);
 
-fn table() -> &'static RwLock<HashSet<&'static str>> {
-    static TABLE: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
-    TABLE.get_or_init(|| RwLock::new(HashSet::new()))
+/// What an atom points to: its text and, for atoms of at most 16 bytes (nearly all of
+/// them), its encoding as SMALL_ATOM_UTF8_EXT (tag, length, text) padded with zeros to
+/// [`ETF_PAD`] bytes, so that the encoder copies it with fixed-size moves.
+pub(crate) struct Entry {
+    text: &'static str,
+    etf: Option<[u8; ETF_PAD]>,
+}
+
+/// The length of [`Atom::etf`]: tag, length and up to 16 bytes of text.
+pub(crate) const ETF_PAD: usize = 2 + 16;
+
+impl Entry {
+    /// A new entry for `name`, never freed.
+    fn leak(name: &str) -> &'static Entry {
+        let n = name.len();
+        let etf = (n <= 16).then(|| {
+            let mut e = [0u8; ETF_PAD];
+            e[0] = crate::etf::tags::SMALL_ATOM_UTF8_EXT;
+            e[1] = n as u8;
+            e[2..2 + n].copy_from_slice(name.as_bytes());
+            e
+        });
+        Box::leak(Box::new(Entry {
+            text: Box::leak(name.into()),
+            etf,
+        }))
+    }
+}
+
+fn table() -> &'static RwLock<HashMap<&'static str, &'static Entry>> {
+    static TABLE: OnceLock<RwLock<HashMap<&'static str, &'static Entry>>> = OnceLock::new();
+    TABLE.get_or_init(|| RwLock::new(HashMap::new()))
 }
 
 /// How many recently made atoms each thread remembers in front of the shared table.
@@ -36,7 +67,7 @@ thread_local! {
     /// A direct-mapped cache of recent atoms: the same atoms come back again and again
     /// (node names in every pid, message tags), and a hit here costs a hash of the text
     /// and a comparison, with no lock.
-    static RECENT: [Cell<Option<&'static str>>; RECENT_SLOTS] =
+    static RECENT: [Cell<Option<&'static Entry>>; RECENT_SLOTS] =
         const { [const { Cell::new(None) }; RECENT_SLOTS] };
 }
 
@@ -80,7 +111,7 @@ fn recent(bytes: &[u8], slot: usize) -> Option<Atom> {
         .try_with(|r| r[slot].get())
         .ok()
         .flatten()
-        .filter(|s| same_bytes(s.as_bytes(), bytes))
+        .filter(|e| same_bytes(e.text.as_bytes(), bytes))
         .map(Atom)
 }
 
@@ -129,7 +160,7 @@ impl Atom {
                 a
             }
             // The table is full: this atom stands alone (see INTERN_LIMIT).
-            None => Atom(Box::leak(name.into())),
+            None => Atom(Entry::leak(name)),
         }
     }
 
@@ -161,54 +192,62 @@ impl Atom {
     /// The table's atom for `name`, adding it when there is room.
     fn intern(name: &str) -> Option<Atom> {
         if let Ok(t) = table().read() {
-            if let Some(s) = t.get(name) {
-                return Some(Atom(s));
+            if let Some(e) = t.get(name) {
+                return Some(Atom(e));
             }
         }
         let mut t = table().write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(s) = t.get(name) {
-            return Some(Atom(s));
+        if let Some(e) = t.get(name) {
+            return Some(Atom(e));
         }
         if t.len() >= INTERN_LIMIT {
             return None;
         }
-        let s: &'static str = Box::leak(name.into());
-        t.insert(s);
-        Some(Atom(s))
+        let e = Entry::leak(name);
+        t.insert(e.text, e);
+        Some(Atom(e))
     }
 
     /// The atom's text.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        self.0
+        self.0.text
+    }
+
+    /// For an atom of at most 16 bytes, its encoding as SMALL_ATOM_UTF8_EXT zero-padded
+    /// to [`ETF_PAD`] bytes (the encoding is the first `2 + len` of them).
+    #[inline(always)]
+    pub(crate) fn etf(&self) -> Option<&'static [u8; ETF_PAD]> {
+        self.0.etf.as_ref()
     }
 
     /// `true` only for the atom `true`.
     pub fn is_true(&self) -> bool {
-        self.0 == "true"
+        self.0.text == "true"
     }
 }
 
 impl PartialEq for Atom {
     fn eq(&self, other: &Atom) -> bool {
-        std::ptr::eq(self.0, other.0) || self.0 == other.0
+        std::ptr::eq(self.0, other.0) || self.0.text == other.0.text
     }
 }
 impl Eq for Atom {}
 
 impl PartialEq<str> for Atom {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other
+        self.0.text == other
     }
 }
 impl PartialEq<&str> for Atom {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
+        self.0.text == *other
     }
 }
 
 impl Hash for Atom {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        self.0.hash(h)
+        self.0.text.hash(h)
     }
 }
 
@@ -220,14 +259,14 @@ impl PartialOrd for Atom {
 impl Ord for Atom {
     /// Erlang orders atoms by their text (code points, which for UTF-8 is byte order).
     fn cmp(&self, other: &Atom) -> std::cmp::Ordering {
-        self.0.as_bytes().cmp(other.0.as_bytes())
+        self.0.text.as_bytes().cmp(other.0.text.as_bytes())
     }
 }
 
 impl std::ops::Deref for Atom {
     type Target = str;
     fn deref(&self) -> &str {
-        self.0
+        self.0.text
     }
 }
 
@@ -244,7 +283,7 @@ impl From<String> for Atom {
 
 impl fmt::Debug for Atom {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Atom({:?})", self.0)
+        write!(f, "Atom({:?})", self.0.text)
     }
 }
 

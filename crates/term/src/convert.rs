@@ -1,6 +1,6 @@
 //! Conversions between [`Term`] and Rust values.
 
-use crate::{Atom, BigInt, Map, Pid, Reference, Term};
+use crate::{Atom, BigInt, BitBinary, ExternalFun, Map, Pid, Reference, Term};
 use bytes::Bytes;
 
 macro_rules! from_small_int {
@@ -62,7 +62,18 @@ impl From<Pid> for Term {
 }
 impl From<Reference> for Term {
     fn from(v: Reference) -> Term {
-        Term::Reference(v)
+        Term::Reference(Box::new(v))
+    }
+}
+impl From<ExternalFun> for Term {
+    fn from(v: ExternalFun) -> Term {
+        Term::ExternalFun(Box::new(v))
+    }
+}
+impl From<BitBinary> for Term {
+    /// As [`Term::bitstring`]: a whole number of bytes becomes a binary.
+    fn from(v: BitBinary) -> Term {
+        Term::bitstring(v.data, v.bits)
     }
 }
 impl From<Map> for Term {

@@ -5,7 +5,7 @@
 //! equal value are not `=:=`, so the integer sorts first. `0.0` and `-0.0` are equal
 //! (OTP 25 semantics).
 
-use crate::term::{BitBinary, Map, Term};
+use crate::term::{Map, Term};
 use num_bigint::Sign;
 use num_traits::ToPrimitive;
 use std::cmp::Ordering;
@@ -86,7 +86,7 @@ fn cmp_bits(a: &[u8], abits: u8, b: &[u8], bbits: u8) -> Ordering {
 fn bits_of(t: &Term) -> (&[u8], u8) {
     match t {
         Term::Binary(b) => (b, 8),
-        Term::BitBinary(BitBinary { data, bits }) => (data, *bits),
+        Term::BitBinary(bb) => (&bb.data, bb.bits),
         _ => (&[], 8),
     }
 }

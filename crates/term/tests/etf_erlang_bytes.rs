@@ -77,7 +77,7 @@ fn cases() -> Vec<(&'static str, Term, &'static [u8])> {
         ("\"abc\"", Term::charlist("abc"), &[131, 107, 0, 3, 97, 98, 99]),
         (
             "reference",
-            Term::Reference(Reference {
+            Term::from(Reference {
                 node: node(),
                 creation: 3,
                 id: vec![1, 2, 3],
@@ -111,7 +111,7 @@ fn cases() -> Vec<(&'static str, Term, &'static [u8])> {
         ),
         (
             "fun lists:map/2",
-            Term::ExternalFun(ExternalFun {
+            Term::from(ExternalFun {
                 module: Atom::new("lists"),
                 function: Atom::new("map"),
                 arity: 2,

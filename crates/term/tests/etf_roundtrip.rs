@@ -2,7 +2,7 @@
 
 mod common;
 
-use beamlink_term::etf::{decode, encode, encode_compressed, Decoder};
+use beamlink_term::etf::{decode, encode, encode_chunks, encode_compressed, Decoder, EncodeChunks};
 use bytes::Bytes;
 use common::*;
 use proptest::prelude::*;
@@ -23,6 +23,17 @@ proptest! {
     fn compressed_encoding_decodes_to_the_same_term(t in arb_term(), level in 0u32..=9) {
         let bytes = encode_compressed(&t, level).expect("data terms encode");
         prop_assert_eq!(decode(&bytes).expect("decodes"), t);
+    }
+
+    #[test]
+    fn chunked_encoding_concatenates_to_the_plain_encoding(t in arb_term(), threshold in 0usize..64) {
+        let plain = encode(&t).expect("data terms encode");
+        let mut c = EncodeChunks::with_threshold(threshold);
+        encode_chunks(&t, &mut c).expect("data terms encode in chunks");
+        prop_assert_eq!(c.len(), plain.len());
+        let chunks = c.into_chunks();
+        prop_assert!(chunks.iter().all(|c| !c.is_empty()));
+        prop_assert_eq!(chunks.concat(), plain);
     }
 
     #[test]

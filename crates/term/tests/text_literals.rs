@@ -156,7 +156,7 @@ fn reads_containers() {
     );
     assert_eq!(
         p("fun lists:map/2"),
-        Term::ExternalFun(ExternalFun {
+        Term::from(ExternalFun {
             module: "lists".into(),
             function: "map".into(),
             arity: 2
@@ -190,7 +190,7 @@ fn reads_identifiers_with_node_names() {
     );
     assert_eq!(
         p("#Ref<'n@h'.3.2.1>"),
-        Term::Reference(Reference {
+        Term::from(Reference {
             node: Atom::new("n@h"),
             creation: 0,
             id: vec![1, 2, 3]

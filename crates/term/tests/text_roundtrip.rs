@@ -17,9 +17,9 @@ fn without_creation(t: &Term) -> Term {
             creation: 0,
             ..p.clone()
         }),
-        Term::Reference(r) => Term::Reference(beamlink_term::Reference {
+        Term::Reference(r) => Term::from(beamlink_term::Reference {
             creation: 0,
-            ..r.clone()
+            ..(**r).clone()
         }),
         Term::List(l) => Term::List(l.iter().map(without_creation).collect()),
         Term::ImproperList(l, tail) => Term::ImproperList(

@@ -90,7 +90,7 @@ impl Fields {
 
     fn reference(&mut self, field: &'static str) -> Result<Reference, ControlError> {
         match self.next() {
-            Term::Reference(r) => Ok(r),
+            Term::Reference(r) => Ok(*r),
             t => Err(self.bad(field, "a reference", &t)),
         }
     }
@@ -157,7 +157,7 @@ impl Fields {
         match self.next() {
             Term::Pid(p) => Ok(Recipient::Pid(p)),
             Term::Atom(a) => Ok(Recipient::Name(a)),
-            Term::Reference(r) => Ok(Recipient::Alias(r)),
+            Term::Reference(r) => Ok(Recipient::Alias(*r)),
             t => Err(self.bad("To", "a pid, a registered name or an alias", &t)),
         }
     }

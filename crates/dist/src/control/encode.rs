@@ -363,7 +363,7 @@ impl ControlMessage {
         let op = Term::Int(self.operation() as i64);
         let pid = |p: &Pid| Term::Pid(p.clone());
         let atom = |a: &Atom| Term::Atom(a.clone());
-        let reference = |r: &Reference| Term::Reference(r.clone());
+        let reference = |r: &Reference| Term::from(r.clone());
         let unused = || Term::atom("");
         let pon = |p: &PidOrName| match p {
             PidOrName::Pid(p) => Term::Pid(p.clone()),
@@ -414,7 +414,7 @@ impl ControlMessage {
                 vec![op, pid(from), unused(), atom(to_name), trace_token.clone()]
             }
             C::MonitorP { from, to, reference } | C::DemonitorP { from, to, reference } => {
-                vec![op, pid(from), pon(to), Term::Reference(reference.clone())]
+                vec![op, pid(from), pon(to), Term::from(reference.clone())]
             }
             C::MonitorPExit {
                 from,

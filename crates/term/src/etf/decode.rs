@@ -10,7 +10,7 @@
 //! against the bytes that remain before anything is reserved for it, and the counts of all
 //! containers still open are checked *together* (each promised element needs at least one
 //! byte), so a chain of headers that each claim "all the rest" cannot multiply the
-//! reservation: the worst case is one [`Term`] (48 bytes) per input byte, as for a
+//! reservation: the worst case is one [`Term`] (40 bytes) per input byte, as for a
 //! STRING_EXT. Binaries share the input buffer. The one exception is a compressed term,
 //! which may inflate up to [`DecodeLimits::max_uncompressed`] bytes and no further.
 //!
@@ -476,6 +476,10 @@ impl<'b> Cursor<'b> {
                             // A container of leaves only fills and closes right here,
                             // without a trip through the stack.
                             if let Some(v) = self.fill_new(&mut frame, &mut pending)? {
+                                // A container that closed in fill_new gave its elements
+                                // away: what is left owns no memory, and skipping its
+                                // drop glue saves a call per container.
+                                std::mem::forget(frame);
                                 v
                             } else if stack.len() >= self.limits.max_depth {
                                 return err(
@@ -557,9 +561,13 @@ impl<'b> Cursor<'b> {
                     break;
                 }
             }
-            match self.leaf()? {
-                Some(t) => elems.push(t),
-                None => break,
+            if let Some(a) = self.recent_atom() {
+                elems.push(Term::Atom(a));
+            } else {
+                match self.leaf()? {
+                    Some(t) => elems.push(t),
+                    None => break,
+                }
             }
             n += 1;
         }
@@ -567,42 +575,35 @@ impl<'b> Cursor<'b> {
     }
 
     /// Reads a run of up to `max` SMALL_INTEGER_EXT / INTEGER_EXT elements: a tight loop
-    /// for the long integer lists that are common in messages.
+    /// for the long integer lists that are common in messages. The input is taken as whole
+    /// fixed-size elements (5 bytes for INTEGER_EXT, 2 for SMALL_INTEGER_EXT), so every
+    /// one read is complete; blocks of them are converted by one `extend` each (one
+    /// reservation, each term written in place) while their tags are checked on the side,
+    /// and a block in which a tag differs is cut back to the elements before it.
     #[inline]
     fn fill_ints(&mut self, elems: &mut Vec<Term>, max: usize) -> usize {
-        let buf = self.buf;
-        let mut pos = self.pos;
         let mut n = 0;
-        // `extend` from an iterator writes each term in place (no copy of the term through
-        // the stack, which `push` makes and which costs a store-forwarding stall per
-        // element on x86).
-        elems.extend(std::iter::from_fn(|| {
-            if n == max {
-                return None;
-            }
-            let v = match buf.get(pos..pos + 5) {
-                Some(&[SMALL_INTEGER_EXT, b, ..]) => {
-                    pos += 2;
-                    b as i64
+        while n < max {
+            let rest = &self.buf[self.pos..];
+            let k = match rest.first() {
+                Some(&INTEGER_EXT) => {
+                    let (wide, _) = rest.as_chunks::<5>();
+                    int_blocks(elems, &wide[..wide.len().min(max - n)], |&[_, a, b, c, d]| {
+                        i32::from_be_bytes([a, b, c, d]) as i64
+                    })
                 }
-                Some(&[INTEGER_EXT, a, b, c, d]) => {
-                    pos += 5;
-                    i32::from_be_bytes([a, b, c, d]) as i64
+                Some(&SMALL_INTEGER_EXT) => {
+                    let (small, _) = rest.as_chunks::<2>();
+                    int_blocks(elems, &small[..small.len().min(max - n)], |&[_, b]| b as i64)
                 }
-                Some(_) => return None,
-                // Near the end of the input: a last SMALL_INTEGER_EXT may still fit.
-                None => match buf.get(pos..pos + 2) {
-                    Some(&[SMALL_INTEGER_EXT, b]) => {
-                        pos += 2;
-                        b as i64
-                    }
-                    _ => return None,
-                },
+                _ => 0,
             };
-            n += 1;
-            Some(Term::Int(v))
-        }));
-        self.pos = pos;
+            if k == 0 {
+                break;
+            }
+            self.pos += k * if rest[0] == INTEGER_EXT { 5 } else { 2 };
+            n += k;
+        }
         n
     }
 
@@ -617,7 +618,14 @@ impl<'b> Cursor<'b> {
     ) -> Result<usize, DecodeError> {
         let mut n = 0;
         while n < max {
-            let Some(k) = self.leaf()? else { break };
+            // Keys are mostly atoms this thread has seen: found without the general leaf.
+            let k = match self.recent_atom() {
+                Some(a) => Term::Atom(a),
+                None => match self.leaf()? {
+                    Some(k) => k,
+                    None => break,
+                },
+            };
             match self.leaf()? {
                 Some(v) => pairs.push((k, v)),
                 None => {
@@ -913,17 +921,17 @@ impl<'b> Cursor<'b> {
                     .chunks_exact(4)
                     .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
                     .collect();
-                Term::Reference(Reference { node, creation, id })
+                Term::Reference(Box::new(Reference { node, creation, id }))
             }
             REFERENCE_EXT => {
                 let node = self.atom("the reference's node")?;
                 let id = self.u32("REFERENCE_EXT id")?;
                 let creation = self.u8("REFERENCE_EXT creation")? as u32;
-                Term::Reference(Reference {
+                Term::Reference(Box::new(Reference {
                     node,
                     creation,
                     id: vec![id],
-                })
+                }))
             }
             EXPORT_EXT => {
                 let module = self.atom("the fun's module")?;
@@ -934,11 +942,11 @@ impl<'b> Cursor<'b> {
                     offset: arity_pos,
                     reason: format!("EXPORT_EXT arity {arity}: expected 0 to 255"),
                 })?;
-                Term::ExternalFun(ExternalFun {
+                Term::ExternalFun(Box::new(ExternalFun {
                     module,
                     function,
                     arity,
-                })
+                }))
             }
             _ => {
                 self.pos = tag_pos;
@@ -990,6 +998,20 @@ impl<'b> Cursor<'b> {
             }
         }
         self.atom_after_tag(SMALL_ATOM_UTF8_EXT, tag_pos)
+    }
+
+    /// The next term when it is a SMALL_ATOM_UTF8_EXT this thread decoded recently
+    /// (consumed); otherwise `None`, nothing consumed.
+    #[inline(always)]
+    fn recent_atom(&mut self) -> Option<Atom> {
+        let pos = self.pos;
+        let (&[SMALL_ATOM_UTF8_EXT, len], _) = self.buf.get(pos..)?.split_first_chunk::<2>()? else {
+            return None;
+        };
+        let end = pos + 2 + len as usize;
+        let a = Atom::recent_utf8(self.buf.get(pos + 2..end)?)?;
+        self.pos = end;
+        Some(a)
     }
 
     #[inline(never)]
@@ -1153,6 +1175,40 @@ impl<'b> Cursor<'b> {
         fun.raw = self.input.slice(start..end);
         Ok(Term::InternalFun(fun))
     }
+}
+
+/// Appends `Term::Int(value(e))` for the leading elements of `run` whose tag (first
+/// byte) is the tag of `run[0]`; returns how many. Blocks start small and double, so a
+/// short run wastes little work converting elements past its end.
+#[inline(always)]
+fn int_blocks<const N: usize>(
+    elems: &mut Vec<Term>,
+    run: &[[u8; N]],
+    value: impl Fn(&[u8; N]) -> i64,
+) -> usize {
+    let Some(first) = run.first() else { return 0 };
+    let tag = first[0];
+    let mut done = 0;
+    let mut block_len = 16;
+    while done < run.len() {
+        let block = &run[done..run.len().min(done + block_len)];
+        let before = elems.len();
+        // Every tag equals `tag` exactly when their OR and their AND both do.
+        let (mut any, mut all) = (tag, tag);
+        elems.extend(block.iter().map(|e| {
+            any |= e[0];
+            all &= e[0];
+            Term::Int(value(e))
+        }));
+        if any != tag || all != tag {
+            let good = block.iter().take_while(|e| e[0] == tag).count();
+            elems.truncate(before + good);
+            return done + good;
+        }
+        done += block.len();
+        block_len = (block_len * 2).min(256);
+    }
+    done
 }
 
 /// A big integer from little-endian magnitude bytes, as `Int` when it fits in `i64`.
@@ -1387,6 +1443,43 @@ mod tests {
 
     /// The integer-run loop reads up to the last byte of the input and stops exactly
     /// there: a tuple of integers that ends the buffer decodes, one byte short does not.
+    /// Integer runs are converted in blocks and cut back where a tag changes: runs of
+    /// every length around the block sizes, switching between the two integer tags and
+    /// broken by other terms, decode element by element as written.
+    #[test]
+    fn integer_runs_switching_tags_at_any_point_decode_exactly() {
+        for first in [0usize, 1, 8, 15, 16, 17, 47, 48, 49, 111, 112, 113, 300] {
+            for second in [0usize, 1, 9, 16, 33, 200] {
+                let mut bytes = vec![131, 108];
+                let mut want = Vec::new();
+                for i in 0..first {
+                    let v = i as i32 * 7 - 3;
+                    bytes.push(98);
+                    bytes.extend_from_slice(&v.to_be_bytes());
+                    want.push(Term::Int(v as i64));
+                }
+                for i in 0..second {
+                    bytes.extend_from_slice(&[97, i as u8]);
+                    want.push(Term::Int(i as i64));
+                }
+                // An INTEGER_EXT holding a small value, an atom, then a last run.
+                bytes.extend_from_slice(&[98, 0, 0, 0, 5, 119, 1, b'x']);
+                want.extend([Term::Int(5), Term::atom("x")]);
+                for i in 0..first {
+                    bytes.extend_from_slice(&[97, (i % 256) as u8]);
+                    want.push(Term::Int((i % 256) as i64));
+                }
+                bytes.push(106);
+                bytes.splice(2..2, (want.len() as u32).to_be_bytes());
+                assert_eq!(
+                    d(&bytes).unwrap(),
+                    Term::list(want),
+                    "runs of {first} and {second}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn integer_runs_that_end_the_input_decode_and_truncations_fail() {
         for tail in [vec![97, 7], vec![98, 0, 0, 1, 0]] {

@@ -16,8 +16,9 @@
 //! stack below that, so any depth of nesting encodes without exhausting the call stack.
 
 use super::tags::*;
-use crate::atom::MAX_ATOM_CHARS;
+use crate::atom::{ETF_PAD, MAX_ATOM_CHARS};
 use crate::{Atom, BitBinary, Pid, Term};
+use bytes::Bytes;
 use num_bigint::Sign;
 
 /// A term that has no encoding: a float that is NaN or infinite, an atom longer than 255
@@ -73,7 +74,34 @@ const RECURSION_LIMIT: usize = 48;
 
 /// Appends the term without the version byte.
 pub fn encode_body_to(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    recursive(term, out, 0).map_err(|e| *e)
+    recursive(term, out, &mut Copy, 0).map_err(|e| *e)
+}
+
+/// Where the bytes of a binary go once its header is written: copied into the buffer
+/// ([`Copy`], for a plain encoding), or shared by reference as a chunk of their own
+/// ([`super::chunks::EncodeChunks`]). A type parameter, so the plain encoder compiles to
+/// the same code as if this did not exist.
+pub(super) trait Share {
+    fn data(&mut self, data: &Bytes, out: &mut Vec<u8>);
+}
+
+/// Binaries copied into the buffer.
+pub(super) struct Copy;
+
+impl Share for Copy {
+    #[inline(always)]
+    fn data(&mut self, data: &Bytes, out: &mut Vec<u8>) {
+        out.extend_from_slice(data);
+    }
+}
+
+/// Appends the term without the version byte, handing the bytes of binaries to `share`.
+pub(super) fn encode_body_shared<S: Share>(
+    term: &Term,
+    out: &mut Vec<u8>,
+    share: &mut S,
+) -> Result<(), EncodeError> {
+    recursive(term, out, share, 0).map_err(|e| *e)
 }
 
 /// The internal result: the error boxed, so that a result is one register wide and the
@@ -86,8 +114,15 @@ fn fail(reason: String) -> Box<EncodeError> {
 }
 
 /// The fast path: plain recursion for the first [`RECURSION_LIMIT`] levels.
-fn recursive(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
+fn recursive<S: Share>(t: &Term, out: &mut Vec<u8>, share: &mut S, depth: usize) -> Fallible {
     match t {
+        // Tuples first: every control message is one.
+        Term::Tuple(elems) => {
+            tuple_header(elems.len(), out)?;
+            for e in elems {
+                child(e, out, share, depth)?;
+            }
+        }
         Term::List(l) if !l.is_empty() && !is_string(l) => {
             list_header(l.len(), out)?;
             let mut rest = &l[..];
@@ -97,7 +132,7 @@ fn recursive(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
                     rest = &rest[int_run(rest, out)..];
                 }
                 if let Some((e, tail)) = rest.split_first() {
-                    child(e, out, depth)?;
+                    child(e, out, share, depth)?;
                     rest = tail;
                 }
             }
@@ -106,26 +141,24 @@ fn recursive(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
         Term::ImproperList(l, tail) if !l.is_empty() => {
             list_header(l.len(), out)?;
             for e in l {
-                child(e, out, depth)?;
+                child(e, out, share, depth)?;
             }
-            child(tail, out, depth)?;
+            child(tail, out, share, depth)?;
         }
-        Term::ImproperList(_, tail) => child(tail, out, depth)?,
-        Term::Tuple(elems) => {
-            tuple_header(elems.len(), out)?;
-            for e in elems {
-                child(e, out, depth)?;
-            }
-        }
+        Term::ImproperList(_, tail) => child(tail, out, share, depth)?,
         Term::Map(m) => {
-            out.push(MAP_EXT);
-            out.extend_from_slice(&len32(m.len(), "map")?.to_be_bytes());
+            let [a, b, c, d] = len32(m.len(), "map")?.to_be_bytes();
+            out.extend_from_slice(&[MAP_EXT, a, b, c, d]);
             for (k, v) in m.iter() {
-                child(k, out, depth)?;
-                child(v, out, depth)?;
+                // Keys are mostly atoms: written without the general dispatch.
+                match k {
+                    Term::Atom(a) => atom(a, out)?,
+                    k => child(k, out, share, depth)?,
+                }
+                child(v, out, share, depth)?;
             }
         }
-        leaf => write_leaf(leaf, out)?,
+        leaf => write_leaf(leaf, out, share)?,
     }
     Ok(())
 }
@@ -133,7 +166,7 @@ fn recursive(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
 /// One element of a container being written at `depth`: the common leaves inline, other
 /// leaves straight to their writer, containers one level down.
 #[inline(always)]
-fn child(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
+fn child<S: Share>(t: &Term, out: &mut Vec<u8>, share: &mut S, depth: usize) -> Fallible {
     match t {
         Term::Int(i) => {
             int(*i, out);
@@ -148,19 +181,18 @@ fn child(t: &Term, out: &mut Vec<u8>, depth: usize) -> Fallible {
         }
         Term::Binary(b) if b.len() <= u32::MAX as usize => {
             let [x, y, z, w] = (b.len() as u32).to_be_bytes();
-            out.reserve(5 + b.len());
             out.extend_from_slice(&[BINARY_EXT, x, y, z, w]);
-            out.extend_from_slice(b);
+            share.data(b, out);
             Ok(())
         }
         Term::List(_) | Term::ImproperList(..) | Term::Tuple(_) | Term::Map(_) => {
             if depth < RECURSION_LIMIT {
-                recursive(t, out, depth + 1)
+                recursive(t, out, share, depth + 1)
             } else {
-                iterative(t, out)
+                iterative(t, out, share)
             }
         }
-        _ => write_leaf(t, out),
+        _ => write_leaf(t, out, share),
     }
 }
 
@@ -173,13 +205,11 @@ fn pid(p: &Pid, out: &mut Vec<u8>) -> Fallible {
     words[..4].copy_from_slice(&p.id.to_be_bytes());
     words[4..8].copy_from_slice(&p.serial.to_be_bytes());
     words[8..].copy_from_slice(&p.creation.to_be_bytes());
-    if n <= 16 {
+    if let Some(head) = p.node.etf() {
         // Tag, node and words in one fixed-size append (see `atom`).
-        let mut w = [0u8; 3 + 16 + 12];
+        let mut w = [0u8; 1 + ETF_PAD + 12];
         w[0] = NEW_PID_EXT;
-        w[1] = SMALL_ATOM_UTF8_EXT;
-        w[2] = n as u8;
-        put_short(node, &mut w[3..]);
+        w[1..1 + ETF_PAD].copy_from_slice(head);
         w[3 + n..3 + n + 12].copy_from_slice(&words);
         let end = out.len() + 3 + n + 12;
         out.extend_from_slice(&w);
@@ -201,7 +231,7 @@ enum Job<'a> {
 }
 
 /// The same encoding with an explicit stack, for terms nested beyond the recursion limit.
-fn iterative(term: &Term, out: &mut Vec<u8>) -> Fallible {
+fn iterative<S: Share>(term: &Term, out: &mut Vec<u8>, share: &mut S) -> Fallible {
     let mut jobs: Vec<Job<'_>> = Vec::new();
     let mut next = Some(term);
     loop {
@@ -259,7 +289,7 @@ fn iterative(term: &Term, out: &mut Vec<u8>) -> Fallible {
                 out.extend_from_slice(&len32(m.len(), "map")?.to_be_bytes());
                 jobs.push(Job::Pairs(m.0.iter()));
             }
-            leaf => write_leaf(leaf, out)?,
+            leaf => write_leaf(leaf, out, share)?,
         }
     }
 }
@@ -303,8 +333,8 @@ fn is_string(l: &[Term]) -> bool {
 
 #[inline]
 fn list_header(n: usize, out: &mut Vec<u8>) -> Fallible {
-    out.push(LIST_EXT);
-    out.extend_from_slice(&len32(n, "list")?.to_be_bytes());
+    let [a, b, c, d] = len32(n, "list")?.to_be_bytes();
+    out.extend_from_slice(&[LIST_EXT, a, b, c, d]);
     // At least two bytes per element: one reservation instead of many small growths.
     out.reserve(n.saturating_mul(2));
     Ok(())
@@ -323,7 +353,7 @@ fn tuple_header(n: usize, out: &mut Vec<u8>) -> Fallible {
 
 /// Writes a term that is not a non-empty tuple, list or map (an empty list is `[]`, a
 /// string-like list is STRING_EXT).
-fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Fallible {
+fn write_leaf<S: Share>(t: &Term, out: &mut Vec<u8>, share: &mut S) -> Fallible {
     match t {
         Term::Atom(a) => atom(a, out)?,
         Term::Int(i) => int(*i, out),
@@ -341,9 +371,10 @@ fn write_leaf(t: &Term, out: &mut Vec<u8>) -> Fallible {
         Term::Binary(b) => {
             out.push(BINARY_EXT);
             out.extend_from_slice(&len32(b.len(), "binary")?.to_be_bytes());
-            out.extend_from_slice(b);
+            share.data(b, out);
         }
-        Term::BitBinary(BitBinary { data, bits }) => {
+        Term::BitBinary(bb) => {
+            let BitBinary { data, bits } = &**bb;
             let bits = *bits;
             if bits == 8 || data.is_empty() {
                 out.push(BINARY_EXT);
@@ -435,45 +466,15 @@ fn len32(n: usize, what: &str) -> Fallible<u32> {
 
 #[inline(always)]
 fn atom(a: &Atom, out: &mut Vec<u8>) -> Fallible {
-    let s = a.as_str().as_bytes();
-    if s.len() <= 16 {
-        // The whole atom built in a fixed-size array and appended at once, then cut to
-        // its length: no call into memcpy and one capacity check for the short atoms
-        // messages are made of.
-        let mut w = [0u8; 2 + 16];
-        w[0] = SMALL_ATOM_UTF8_EXT;
-        w[1] = s.len() as u8;
-        put_short(s, &mut w[2..]);
-        let end = out.len() + 2 + s.len();
-        out.extend_from_slice(&w);
+    if let Some(head) = a.etf() {
+        // The atom's own encoding, padded: appended with fixed-size moves (no call into
+        // memcpy, one capacity check) and cut to its length.
+        let end = out.len() + 2 + head[1] as usize;
+        out.extend_from_slice(head);
         out.truncate(end);
         Ok(())
     } else {
         long_atom(a, out)
-    }
-}
-
-/// Copies `s` (at most 16 bytes) to the start of `dst` (at least 16 bytes) with two
-/// fixed-size, possibly overlapping, copies.
-#[inline(always)]
-fn put_short(s: &[u8], dst: &mut [u8]) {
-    let n = s.len();
-    match n {
-        0 => {}
-        1..=3 => {
-            dst[0] = s[0];
-            dst[n / 2] = s[n / 2];
-            dst[n - 1] = s[n - 1];
-        }
-        4..=7 => {
-            dst[..4].copy_from_slice(&s[..4]);
-            dst[n - 4..n].copy_from_slice(&s[n - 4..]);
-        }
-        8..=16 => {
-            dst[..8].copy_from_slice(&s[..8]);
-            dst[n - 8..n].copy_from_slice(&s[n - 8..]);
-        }
-        _ => dst[..n].copy_from_slice(s),
     }
 }
 

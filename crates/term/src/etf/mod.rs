@@ -10,11 +10,14 @@
 //! atoms over 255 characters, malformed bitstrings), and is hardened against hostile
 //! input: see [`DecodeLimits`] and the notes in [`Decoder`]. Encoding writes what
 //! `term_to_binary(T, [{minor_version, 2}])` writes, byte for byte where Erlang's own
-//! output is deterministic.
+//! output is deterministic. [`encode_chunks`] writes the same bytes as chunks for vectored
+//! writes, sharing large binaries with the term instead of copying them.
 
+mod chunks;
 mod decode;
 mod encode;
 pub(crate) mod tags;
 
+pub use chunks::{encode_body_chunks, encode_chunks, EncodeChunks, SHARE_THRESHOLD};
 pub use decode::{decode, decode_bytes, DecodeError, DecodeLimits, Decoder};
 pub use encode::{encode, encode_body_to, encode_compressed, encode_to, EncodeError};

@@ -289,11 +289,11 @@ impl<'a> Parser<'a> {
                         for w in words.iter().rev() {
                             id.push(u32_field(*w, at, "reference word")?);
                         }
-                        Term::Reference(Reference {
+                        Term::Reference(Box::new(Reference {
                             node,
                             creation: 0,
                             id,
-                        })
+                        }))
                     }
                     "Fun" => return Err(err(at, "a local fun (#Fun<...>) cannot be read back from text")),
                     _ => return Err(err(at, format!("unknown `#{name}<...>`: expected #Ref or #Port"))),
@@ -340,11 +340,11 @@ impl<'a> Parser<'a> {
             Tok::Int(BigIntOrSmall::Small(a)) if a <= 255 => a as u8,
             tok => return Err(unexpected(&tok, at2, "an arity 0..255")),
         };
-        Ok(Term::ExternalFun(ExternalFun {
+        Ok(Term::ExternalFun(Box::new(ExternalFun {
             module,
             function,
             arity,
-        }))
+        })))
     }
 
     fn fun_atom(&mut self) -> Result<Atom, ParseError> {

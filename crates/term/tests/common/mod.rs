@@ -129,8 +129,8 @@ pub fn arb_leaf() -> impl Strategy<Value = Term> {
         1 => Just(Term::nil()),
         1 => arb_pid().prop_map(Term::Pid),
         1 => arb_port().prop_map(Term::Port),
-        1 => arb_reference().prop_map(Term::Reference),
-        1 => arb_export().prop_map(Term::ExternalFun),
+        1 => arb_reference().prop_map(Term::from),
+        1 => arb_export().prop_map(Term::from),
     ]
 }
 
