@@ -300,7 +300,7 @@ fn send_control<'a>(
         (op::ALIAS_SEND, 3) => {
             let from = pid(&mut d)?;
             match d.term_body() {
-                Ok(Term::Reference(alias)) => ControlMessage::AliasSend { from, alias },
+                Ok(Term::Reference(alias)) => ControlMessage::AliasSend { from, alias: *alias },
                 _ => return None,
             }
         }
