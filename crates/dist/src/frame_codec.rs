@@ -16,7 +16,7 @@ use crate::header::{
 use crate::message::Message;
 use crate::out_cache::OutCache;
 use beamlink_term::etf::{encode_body_to, DecodeError, DecodeLimits, Decoder};
-use beamlink_term::{Atom, Term};
+use beamlink_term::{Atom, Pid, Term};
 use bytes::Bytes;
 
 /// `DFLAG_DIST_HDR_ATOM_CACHE`: the peer reads distribution headers (131, 68).
@@ -273,40 +273,123 @@ fn send_control<'a>(
         return None;
     }
     let (arity, operation) = (head[1], head[3]);
-    let mut d = Decoder::new(body.slice(start + 4..))
-        .with_limits(limits.decode)
-        .with_atom_cache(refs);
-    let pid = |d: &mut Decoder<'_>| match d.term_body() {
-        Ok(Term::Pid(p)) => Some(p),
-        _ => None,
+    let mut f = Fields {
+        body,
+        pos: start + 4,
+        refs,
+        limits,
     };
     let control = match (operation, arity) {
         (op::SEND, 3) => {
-            d.term_body().ok()?;
-            ControlMessage::Send { to: pid(&mut d)? }
+            f.unused()?;
+            ControlMessage::Send { to: f.pid()? }
         }
         (op::REG_SEND, 4) => {
-            let from = pid(&mut d)?;
-            d.term_body().ok()?;
-            match d.term_body() {
-                Ok(Term::Atom(to_name)) => ControlMessage::RegSend { from, to_name },
-                _ => return None,
+            let from = f.pid()?;
+            f.unused()?;
+            ControlMessage::RegSend {
+                from,
+                to_name: f.atom()?,
             }
         }
         (op::SEND_SENDER, 3) => ControlMessage::SendSender {
-            from: pid(&mut d)?,
-            to: pid(&mut d)?,
+            from: f.pid()?,
+            to: f.pid()?,
         },
         (op::ALIAS_SEND, 3) => {
-            let from = pid(&mut d)?;
-            match d.term_body() {
-                Ok(Term::Reference(alias)) => ControlMessage::AliasSend { from, alias: *alias },
+            let from = f.pid()?;
+            match f.general()? {
+                Term::Reference(alias) => ControlMessage::AliasSend { from, alias: *alias },
                 _ => return None,
             }
         }
         _ => return None,
     };
+    let d = Decoder::new(body.slice(f.pos..))
+        .with_limits(limits.decode)
+        .with_atom_cache(refs);
     Some((control, d))
+}
+
+/// The fields of a send control message, read in place: atoms that are atom-cache
+/// references (what a BEAM, and beamlink, send) and pids whose node is one are taken
+/// from the header's table directly; anything else goes through the term decoder.
+struct Fields<'b, 'a> {
+    body: &'b Bytes,
+    pos: usize,
+    refs: &'a [Option<Atom>],
+    limits: &'b FrameLimits,
+}
+
+impl Fields<'_, '_> {
+    const ATOM_CACHE_REF: u8 = 82;
+    const NEW_PID_EXT: u8 = 88;
+    const SMALL_ATOM_UTF8_EXT: u8 = 119;
+
+    /// The atom-cache reference at `at`, if that is what is there.
+    fn cached_atom(&self, at: usize) -> Option<Atom> {
+        match self.body.get(at..at + 2)? {
+            [Self::ATOM_CACHE_REF, i] => self.refs.get(usize::from(*i))?.clone(),
+            _ => None,
+        }
+    }
+
+    /// The next field through the term decoder.
+    fn general(&mut self) -> Option<Term> {
+        let mut d = Decoder::new(self.body.slice(self.pos..))
+            .with_limits(self.limits.decode)
+            .with_atom_cache(self.refs);
+        let t = d.term_body().ok()?;
+        self.pos += d.position();
+        Some(t)
+    }
+
+    fn atom(&mut self) -> Option<Atom> {
+        if let Some(a) = self.cached_atom(self.pos) {
+            self.pos += 2;
+            return Some(a);
+        }
+        match self.general()? {
+            Term::Atom(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The field the protocol leaves unused (`''`): skipped.
+    fn unused(&mut self) -> Option<()> {
+        match self.body.get(self.pos..self.pos + 2)? {
+            [Self::SMALL_ATOM_UTF8_EXT, 0] | [Self::ATOM_CACHE_REF, _] => {
+                // A reference must still name an entry the header has.
+                if self.body[self.pos] == Self::ATOM_CACHE_REF {
+                    self.cached_atom(self.pos)?;
+                }
+                self.pos += 2;
+                Some(())
+            }
+            _ => self.general().map(|_| ()),
+        }
+    }
+
+    fn pid(&mut self) -> Option<Pid> {
+        if self.body.get(self.pos) == Some(&Self::NEW_PID_EXT) {
+            if let Some(node) = self.cached_atom(self.pos + 1) {
+                let at = self.pos + 3;
+                let w = self.body.get(at..at + 12)?;
+                let word = |i: usize| u32::from_be_bytes([w[i], w[i + 1], w[i + 2], w[i + 3]]);
+                self.pos = at + 12;
+                return Some(Pid {
+                    node,
+                    id: word(0),
+                    serial: word(4),
+                    creation: word(8),
+                });
+            }
+        }
+        match self.general()? {
+            Term::Pid(p) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// A message this node cannot send.

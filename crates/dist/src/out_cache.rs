@@ -33,12 +33,15 @@ struct Slot {
 #[derive(Debug)]
 pub(crate) struct OutCache {
     slots: Vec<Option<Slot>>,
+    /// `''`, the unused field of `SEND` and `REG_SEND`.
+    empty: Atom,
 }
 
 impl OutCache {
     pub fn new() -> OutCache {
         OutCache {
             slots: vec![None; ATOM_CACHE_SIZE],
+            empty: Atom::new(""),
         }
     }
 
@@ -56,12 +59,10 @@ impl OutCache {
         if text.len() > 255 {
             return None;
         }
-        // FNV-1a over the text: any fixed choice works, the peer stores what we say.
-        let mut h: u32 = 0x811c_9dc5;
-        for b in text.bytes() {
-            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-        }
-        let i = (h as usize) % ATOM_CACHE_SIZE;
+        // Atoms are interned: the address of the text picks the slot (any fixed
+        // choice works, the peer stores what we say). Fibonacci hashing to 11 bits.
+        let addr = text.as_ptr() as usize as u64;
+        let i = (addr.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 53) as usize % ATOM_CACHE_SIZE;
         match &mut self.slots[i] {
             Some(s) if s.atom == *atom => Some((i as u16, !s.confirmed)),
             Some(_) => None,
@@ -86,7 +87,7 @@ impl OutCache {
         defined: &mut Vec<u16>,
     ) -> bool {
         use ControlMessage as C;
-        let empty = Atom::new("");
+        let empty = self.empty.clone();
         let (arity, operation, atoms): (u8, u8, [Option<&Atom>; 4]) = match control {
             C::Send { to } => (3, op::SEND, [Some(&empty), Some(&to.node), None, None]),
             C::RegSend { from, to_name } => (
@@ -110,7 +111,12 @@ impl OutCache {
         // Distinct atoms get one reference each; `index[i]` is the reference of the
         // message's atom `i` (`usize::MAX`: written as text).
         let mut index = [usize::MAX; 4];
-        let mut header: Vec<AtomCacheRef<'_>> = Vec::with_capacity(4);
+        let mut header = [AtomCacheRef {
+            slot: 0,
+            new_atom: None,
+        }; 4];
+        let mut n = 0;
+        let mut any_new = false;
         for i in 0..4 {
             let Some(a) = atoms[i] else { continue };
             if let Some(j) = (0..i).find(|&j| atoms[j] == Some(a)) {
@@ -118,20 +124,39 @@ impl OutCache {
                 continue;
             }
             if let Some((slot, new)) = self.slot_for(a) {
-                index[i] = header.len();
-                header.push(AtomCacheRef {
+                index[i] = n;
+                header[n] = AtomCacheRef {
                     slot,
                     new_atom: new.then_some(a),
-                });
+                };
+                any_new |= new;
+                n += 1;
             }
         }
-        debug_assert!(header.len() <= MAX_ATOM_CACHE_REFS);
-        if write_atom_cache_refs(&header, out).is_err() {
-            return false;
-        }
-        for r in &header {
-            if r.new_atom.is_some() {
-                defined.push(r.slot);
+        let header = &header[..n];
+        debug_assert!(n <= MAX_ATOM_CACHE_REFS);
+        if any_new {
+            if write_atom_cache_refs(header, out).is_err() {
+                return false;
+            }
+            for r in header {
+                if r.new_atom.is_some() {
+                    defined.push(r.slot);
+                }
+            }
+        } else {
+            // The common case, every atom already with the peer: the count, one flag
+            // nibble per reference (its segment), a last nibble 0 (no new entry, no long
+            // atoms), then each reference's index within its segment.
+            out.push(n as u8);
+            if n > 0 {
+                let flags_at = out.len();
+                out.resize(flags_at + n / 2 + 1, 0);
+                for (k, r) in header.iter().enumerate() {
+                    let segment = (r.slot / 256) as u8;
+                    out[flags_at + k / 2] |= if k % 2 == 0 { segment } else { segment << 4 };
+                }
+                out.extend(header.iter().map(|r| (r.slot % 256) as u8));
             }
         }
         let atom = |i: usize, out: &mut Vec<u8>| match index[i] {

@@ -103,6 +103,41 @@ struct Entry {
     attempt: Option<tokio::task::AbortHandle>,
 }
 
+/// The connection table, by peer name. Every send looks its peer up here, so the names
+/// are hashed with [`NameHasher`] rather than SipHash: the keys are node names that
+/// peers choose, but at most one entry per connected or connecting peer exists, and a
+/// peer cannot make lookups of other names slower than a linear scan of its few entries.
+type Table = HashMap<Atom, Entry, std::hash::BuildHasherDefault<NameHasher>>;
+
+/// FNV-1a over the bytes written, eight at a time.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h ^ u64::from_le_bytes(w)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        for &b in chunks.remainder() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        // Mix the high bits down: hashbrown takes its control bits from the top.
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
 /// How this node sets up connections; absent on a [`Node::local`] node.
 pub(crate) struct DistSetup {
     pub handshake: HandshakeConfig,
@@ -115,7 +150,7 @@ pub(crate) struct DistSetup {
 
 /// The connections of one node.
 pub(crate) struct Connections {
-    table: Mutex<HashMap<Atom, Entry>>,
+    table: Mutex<Table>,
     events: broadcast::Sender<NodeEvent>,
     next_id: AtomicU64,
     removed: Notify,
@@ -132,7 +167,7 @@ pub(crate) struct Connections {
 impl Connections {
     pub fn new() -> Connections {
         Connections {
-            table: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
             events: broadcast::channel(256).0,
             next_id: AtomicU64::new(1),
             removed: Notify::new(),
@@ -144,7 +179,7 @@ impl Connections {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Atom, Entry>> {
+    fn lock(&self) -> MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -228,14 +263,7 @@ impl Connections {
     /// the entry, so a simultaneous connect that our attempt loses always cancels it
     /// (a stale attempt left running could complete at the peer later, after the
     /// connection that replaced it, and disturb the peer's next connection).
-    fn start_attempt(
-        &self,
-        t: &mut HashMap<Atom, Entry>,
-        node: &Node,
-        setup: &DistSetup,
-        peer: &Atom,
-        mut entry: Entry,
-    ) {
+    fn start_attempt(&self, t: &mut Table, node: &Node, setup: &DistSetup, peer: &Atom, mut entry: Entry) {
         let task = setup
             .runtime
             .spawn(connect_task(node.clone(), peer.clone(), entry.id));
