@@ -26,6 +26,12 @@ use crate::message::Message;
 /// lanes keep taking turns at a fine grain.
 const OPEN_LIMIT: usize = 64 << 10;
 
+/// A bounded send also waits while this many bytes are queued (whatever the number of
+/// messages), so that senders of large messages do not encode far ahead of the socket:
+/// a backlog that fits in the caches is written faster than one that does not. A
+/// message is always accepted into an empty queue, however large.
+const MAX_QUEUED_BYTES: usize = 4 << 20;
+
 /// The room reserved for a new open buffer.
 const OPEN_CAPACITY: usize = 4 << 10;
 
@@ -79,6 +85,8 @@ struct State {
     lanes: VecDeque<Lane>,
     /// Messages queued and not yet taken by the writer.
     messages: usize,
+    /// Their bytes.
+    bytes: usize,
     /// The writer found nothing to do and waits for `writer` to be notified.
     writer_idle: bool,
     /// No more messages are accepted: the connection is closing or down.
@@ -117,6 +125,7 @@ impl SendQueue {
                 defined: Vec::new(),
                 lanes: VecDeque::new(),
                 messages: 0,
+                bytes: 0,
                 writer_idle: false,
                 closed: false,
                 closing: false,
@@ -140,7 +149,7 @@ impl SendQueue {
         if st.closed {
             return Err(Refused::Closed);
         }
-        if bounded && st.messages >= self.capacity {
+        if bounded && !self.has_room(&st) {
             return Err(Refused::Full);
         }
         let st = &mut *st;
@@ -150,9 +159,12 @@ impl SendQueue {
             l.open.reserve(OPEN_CAPACITY);
         }
         let mut frames = 1;
+        let open_before = l.open.len();
+        let added;
         st.defined.clear();
         match st.encoder.encode_parts(message, &mut l.open, &mut st.defined) {
             Ok(Encoded::InBuf) => {
+                added = l.open.len() - open_before;
                 l.open_messages += 1;
                 l.open_defined.extend_from_slice(&st.defined);
                 if l.open.len() >= OPEN_LIMIT {
@@ -160,6 +172,7 @@ impl SendQueue {
                 }
             }
             Ok(Encoded::Split { binary, at }) => {
+                added = l.open.len() - open_before + binary.len();
                 // [open up to `at`] [binary] [open after `at`]: the first part ends
                 // inside the packet, the binary too unless nothing follows it.
                 let tail = l.open.split_off(at);
@@ -191,6 +204,7 @@ impl SendQueue {
             }
             Ok(Encoded::Packets(packets)) => {
                 frames = packets.len();
+                added = packets.iter().map(Bytes::len).sum();
                 l.seal();
                 let last = packets.len().saturating_sub(1);
                 for (i, bytes) in packets.into_iter().enumerate() {
@@ -210,6 +224,7 @@ impl SendQueue {
             }
         }
         st.messages += 1;
+        st.bytes += added;
         self.wake_writer(st);
         Ok(frames)
     }
@@ -230,6 +245,7 @@ impl SendQueue {
         let index = lane_index(&mut st.lanes, lane);
         let l = &mut st.lanes[index];
         l.seal();
+        st.bytes += packets.iter().map(Bytes::len).sum::<usize>();
         let last = packets.len().saturating_sub(1);
         for (i, bytes) in packets.drain(..).enumerate() {
             l.pieces.push_back(Piece {
@@ -251,9 +267,25 @@ impl SendQueue {
         }
     }
 
+    /// Whether a bounded push may queue a message now.
+    fn has_room(&self, st: &State) -> bool {
+        st.messages < self.capacity && (st.bytes < MAX_QUEUED_BYTES || st.messages == 0)
+    }
+
     /// Waits until a message may be queued (or the queue is closed).
     pub async fn room(&self) {
-        self.below(self.capacity).await
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let st = self.lock();
+                if st.closed || self.has_room(&st) {
+                    return;
+                }
+            }
+            notified.await;
+        }
     }
 
     /// Waits until fewer than `limit` messages are queued (or the queue is closed).
@@ -270,6 +302,12 @@ impl SendQueue {
             }
             notified.await;
         }
+    }
+
+    /// Bytes queued and not yet taken by the writer.
+    #[cfg(test)]
+    pub fn queued_bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     /// Messages queued and not yet taken by the writer.
@@ -294,6 +332,7 @@ impl SendQueue {
         st.closed = true;
         st.lanes.clear();
         st.messages = 0;
+        st.bytes = 0;
         drop(st);
         self.room.notify_waiters();
     }
@@ -343,9 +382,10 @@ impl SendQueue {
             return Ok(0);
         }
         st.messages = st.messages.saturating_sub(messages);
+        st.bytes = st.bytes.saturating_sub(bytes);
         drop(st);
         // Senders wait for room, or for the queue to get below their own limit.
-        if messages > 0 {
+        if messages > 0 || bytes > 0 {
             self.room.notify_waiters();
         }
         Ok(messages)

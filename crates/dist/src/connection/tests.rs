@@ -320,6 +320,7 @@ async fn writer_sends_queued_messages_byte_for_byte_large_binaries_uncopied() {
     for m in &msgs {
         shared.push(super::lane_of(m), m, true).unwrap();
     }
+    assert!(shared.queue.queued_bytes() > 400_000);
     shared.queue.close();
     let task = tokio::spawn(writer(ours, shared.clone()).run());
     let mut all = Vec::new();
@@ -345,4 +346,32 @@ async fn writer_sends_queued_messages_byte_for_byte_large_binaries_uncopied() {
     assert_eq!(lane(2), vec![&msgs[1], &msgs[3], &msgs[4]]);
     let stats = shared.counters.snapshot();
     assert_eq!((stats.messages_out, stats.frames_out), (5, 5));
+    assert_eq!((shared.queue.len(), shared.queue.queued_bytes()), (0, 0));
+}
+
+#[test]
+fn bounded_pushes_wait_for_the_bytes_to_be_written_too() {
+    use super::send_queue::Refused;
+    use crate::message::Message;
+    use beamlink_term::{Atom, Pid, Term};
+    let shared = Shared::new("peer@h".into());
+    let to = Pid {
+        node: Atom::new("peer@h"),
+        id: 1,
+        serial: 0,
+        creation: 1,
+    };
+    let big = Message::send(to.clone(), Term::binary(vec![1u8; 5 << 20]));
+    let small = Message::send(to, Term::Int(1));
+    // Into an empty queue a message goes, however large; then the queue is full by
+    // bytes, though it holds one message of 1024.
+    assert!(shared.push(0, &big, true).is_ok());
+    assert!(matches!(shared.push(0, &small, true), Err(Refused::Full)));
+    // An unbounded push (the node's `send`, which never waits) still goes in.
+    assert!(shared.push(0, &small, false).is_ok());
+    let mut batch = std::collections::VecDeque::new();
+    while !matches!(shared.queue.take(&mut batch, 1 << 20, 512), Ok(0)) {
+        batch.clear();
+    }
+    assert!(shared.push(0, &small, true).is_ok());
 }
