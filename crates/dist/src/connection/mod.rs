@@ -386,6 +386,7 @@ fn start(stream: TcpStream, buf: BytesMut, done: Handshaken, config: &Connection
         decoder: FrameDecoder::new(config.frame_limits),
         events: events.clone(),
         batch: Vec::new(),
+        after_large: false,
         shared: shared.clone(),
         net_ticktime: config.net_ticktime,
         max_frame: config.max_frame,

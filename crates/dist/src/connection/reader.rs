@@ -28,6 +28,8 @@ pub(crate) struct Reader<R> {
     pub events: Arc<EventQueue>,
     /// Messages decoded from the current read, not yet handed over.
     pub batch: Vec<ConnectionEvent>,
+    /// The last frame was larger than [`READ_CHUNK`].
+    pub after_large: bool,
     pub shared: Arc<Shared>,
     pub net_ticktime: Duration,
     pub max_frame: usize,
@@ -73,12 +75,15 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 };
             }
             let missing = wanted.saturating_sub(self.buf.len());
-            // Small frames: read as much as comes, many frames per read. A large frame:
-            // read up to its end and no further, so that the next frame starts in a fresh
-            // buffer instead of being copied out of this one (the decoded message may
-            // still share this one).
-            let (reserve, limit) = if wanted > READ_CHUNK {
-                (missing.min(RESERVE_AHEAD), missing as u64)
+            // Small frames: read as much as comes, many frames per read. A large frame,
+            // and the frame after one: read up to its end and the next frame's length,
+            // no further, so that a large frame starts in a buffer of its own size
+            // instead of being copied out of one that was too small (the decoded message
+            // shares the buffer). A BEAM sends a 64 KiB message as a 64 KiB fragment and
+            // a small one: both are read this way, and nothing is copied.
+            let (reserve, limit) = if wanted > READ_CHUNK || self.after_large {
+                let upto = missing + 4;
+                (upto.min(RESERVE_AHEAD), upto as u64)
             } else {
                 (READ_CHUNK, u64::MAX)
             };
@@ -143,6 +148,7 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             if self.buf.len() < 4 + len {
                 return Parsed::NeedMore(4 + len);
             }
+            self.after_large = len > READ_CHUNK;
             let mut frame = self.buf.split_to(4 + len);
             frame.advance(4);
             Counters::add(&self.shared.counters.frames_in, 1);

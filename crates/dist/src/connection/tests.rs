@@ -117,6 +117,7 @@ fn reader<R: tokio::io::AsyncRead + Unpin>(
         decoder: FrameDecoder::new(FrameLimits::default()),
         events,
         batch: Vec::new(),
+        after_large: false,
         shared,
         net_ticktime: Duration::from_secs(4),
         max_frame,
