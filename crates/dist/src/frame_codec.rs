@@ -14,8 +14,9 @@ use crate::header::{
     PASS_THROUGH, VERSION_MAGIC,
 };
 use crate::message::Message;
+use crate::out_cache::OutCache;
 use beamlink_term::etf::{encode_body_to, DecodeError, DecodeLimits, Decoder};
-use beamlink_term::{Atom, Term};
+use beamlink_term::{Atom, Pid, Term};
 use bytes::Bytes;
 
 /// `DFLAG_DIST_HDR_ATOM_CACHE`: the peer reads distribution headers (131, 68).
@@ -220,11 +221,17 @@ fn decode_body(
     limits: &FrameLimits,
     versioned: bool,
 ) -> Result<Message, FrameError> {
-    let mut d = Decoder::new(body)
-        .with_limits(limits.decode)
-        .with_atom_cache(refs);
     let next = |d: &mut Decoder<'_>| if versioned { d.term() } else { d.term_body() };
-    let control = ControlMessage::from_term(next(&mut d).map_err(term_error("control message"))?)?;
+    let (control, mut d) = match send_control(&body, refs, limits, versioned) {
+        Some(fast) => fast,
+        None => {
+            let mut d = Decoder::new(body)
+                .with_limits(limits.decode)
+                .with_atom_cache(refs);
+            let control = ControlMessage::from_term(next(&mut d).map_err(term_error("control message"))?)?;
+            (control, d)
+        }
+    };
     let name = control.name();
     let payload = if control.has_payload() {
         if d.remaining() == 0 {
@@ -241,6 +248,148 @@ fn decode_body(
         });
     }
     Ok(Message { control, payload })
+}
+
+/// The control messages of ordinary sends (`SEND`, `REG_SEND`, `SEND_SENDER`,
+/// `ALIAS_SEND`), read field by field without building the control tuple first: most
+/// messages are these. Returns the decoder positioned after the control message, or
+/// `None` for anything else or anything unusual, which the general path then decodes
+/// (and reports) as usual.
+fn send_control<'a>(
+    body: &Bytes,
+    refs: &'a [Option<Atom>],
+    limits: &FrameLimits,
+    versioned: bool,
+) -> Option<(ControlMessage, Decoder<'a>)> {
+    use crate::control::op;
+    const SMALL_TUPLE_EXT: u8 = 104;
+    const SMALL_INTEGER_EXT: u8 = 97;
+    let start = usize::from(versioned);
+    if versioned && body.first() != Some(&VERSION_MAGIC) {
+        return None;
+    }
+    let head = body.get(start..start + 4)?;
+    if head[0] != SMALL_TUPLE_EXT || head[2] != SMALL_INTEGER_EXT {
+        return None;
+    }
+    let (arity, operation) = (head[1], head[3]);
+    let mut f = Fields {
+        body,
+        pos: start + 4,
+        refs,
+        limits,
+    };
+    let control = match (operation, arity) {
+        (op::SEND, 3) => {
+            f.unused()?;
+            ControlMessage::Send { to: f.pid()? }
+        }
+        (op::REG_SEND, 4) => {
+            let from = f.pid()?;
+            f.unused()?;
+            ControlMessage::RegSend {
+                from,
+                to_name: f.atom()?,
+            }
+        }
+        (op::SEND_SENDER, 3) => ControlMessage::SendSender {
+            from: f.pid()?,
+            to: f.pid()?,
+        },
+        (op::ALIAS_SEND, 3) => {
+            let from = f.pid()?;
+            match f.general()? {
+                Term::Reference(alias) => ControlMessage::AliasSend { from, alias: *alias },
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    let d = Decoder::new(body.slice(f.pos..))
+        .with_limits(limits.decode)
+        .with_atom_cache(refs);
+    Some((control, d))
+}
+
+/// The fields of a send control message, read in place: atoms that are atom-cache
+/// references (what a BEAM, and beamlink, send) and pids whose node is one are taken
+/// from the header's table directly; anything else goes through the term decoder.
+struct Fields<'b, 'a> {
+    body: &'b Bytes,
+    pos: usize,
+    refs: &'a [Option<Atom>],
+    limits: &'b FrameLimits,
+}
+
+impl Fields<'_, '_> {
+    const ATOM_CACHE_REF: u8 = 82;
+    const NEW_PID_EXT: u8 = 88;
+    const SMALL_ATOM_UTF8_EXT: u8 = 119;
+
+    /// The atom-cache reference at `at`, if that is what is there.
+    fn cached_atom(&self, at: usize) -> Option<Atom> {
+        match self.body.get(at..at + 2)? {
+            [Self::ATOM_CACHE_REF, i] => self.refs.get(usize::from(*i))?.clone(),
+            _ => None,
+        }
+    }
+
+    /// The next field through the term decoder.
+    fn general(&mut self) -> Option<Term> {
+        let mut d = Decoder::new(self.body.slice(self.pos..))
+            .with_limits(self.limits.decode)
+            .with_atom_cache(self.refs);
+        let t = d.term_body().ok()?;
+        self.pos += d.position();
+        Some(t)
+    }
+
+    fn atom(&mut self) -> Option<Atom> {
+        if let Some(a) = self.cached_atom(self.pos) {
+            self.pos += 2;
+            return Some(a);
+        }
+        match self.general()? {
+            Term::Atom(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The field the protocol leaves unused (`''`): skipped.
+    fn unused(&mut self) -> Option<()> {
+        match self.body.get(self.pos..self.pos + 2)? {
+            [Self::SMALL_ATOM_UTF8_EXT, 0] | [Self::ATOM_CACHE_REF, _] => {
+                // A reference must still name an entry the header has.
+                if self.body[self.pos] == Self::ATOM_CACHE_REF {
+                    self.cached_atom(self.pos)?;
+                }
+                self.pos += 2;
+                Some(())
+            }
+            _ => self.general().map(|_| ()),
+        }
+    }
+
+    fn pid(&mut self) -> Option<Pid> {
+        if self.body.get(self.pos) == Some(&Self::NEW_PID_EXT) {
+            if let Some(node) = self.cached_atom(self.pos + 1) {
+                let at = self.pos + 3;
+                let w = self.body.get(at..at + 12)?;
+                let word = |i: usize| u32::from_be_bytes([w[i], w[i + 1], w[i + 2], w[i + 3]]);
+                self.pos = at + 12;
+                return Some(Pid {
+                    node,
+                    id: word(0),
+                    serial: word(4),
+                    creation: word(8),
+                });
+            }
+        }
+        match self.general()? {
+            Term::Pid(p) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// A message this node cannot send.
@@ -262,6 +411,30 @@ pub enum EncodeError {
     TooLarge { size: usize },
 }
 
+/// Binaries of at least this many bytes are not copied into the packet by
+/// [`FrameEncoder::encode_parts`]: they go out as their own buffer of a vectored write.
+pub const ZERO_COPY_MIN: usize = 4096;
+
+/// `BINARY_EXT`.
+const BINARY_EXT: u8 = 109;
+
+/// How [`FrameEncoder::encode_parts`] encoded a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Encoded {
+    /// One complete packet, appended to the buffer.
+    InBuf,
+    /// One packet made of the buffer's bytes from where they were appended up to `at`,
+    /// then `binary`, then the buffer's bytes after `at`.
+    Split {
+        /// The payload binary, shared, not copied.
+        binary: Bytes,
+        /// Where in the buffer the binary goes.
+        at: usize,
+    },
+    /// Fragments, each a complete packet, to be written in order.
+    Packets(Vec<Bytes>),
+}
+
 /// Turns messages into packets for one peer. One per connection: it numbers the
 /// fragmented messages it sends.
 #[derive(Debug)]
@@ -270,6 +443,8 @@ pub struct FrameEncoder {
     fragments: bool,
     fragment_size: usize,
     next_sequence: u64,
+    /// Atoms of send control messages go through the peer's atom cache.
+    cache: Option<Box<OutCache>>,
 }
 
 impl FrameEncoder {
@@ -288,6 +463,27 @@ impl FrameEncoder {
             fragments: header && peer_flags & DFLAG_FRAGMENTS != 0 && fragment_size > 0,
             fragment_size,
             next_sequence: 1,
+            cache: None,
+        }
+    }
+
+    /// Makes [`FrameEncoder::encode_parts`] write the atoms of send control messages
+    /// (`SEND`, `REG_SEND`, `SEND_SENDER`, `ALIAS_SEND`) as atom-cache references, when
+    /// the peer reads distribution headers: the peer then finds them in its cache
+    /// instead of looking their text up for every message. The caller must report
+    /// which packets went out with [`FrameEncoder::confirm`].
+    pub fn with_atom_cache(mut self) -> FrameEncoder {
+        if self.header {
+            self.cache = Some(Box::new(OutCache::new()));
+        }
+        self
+    }
+
+    /// The packet that brought `slots` (from [`FrameEncoder::encode_parts`]) goes out
+    /// before every packet encoded from now on: later messages may refer to them.
+    pub fn confirm(&mut self, slots: &[u16]) {
+        if let Some(c) = &mut self.cache {
+            c.confirm(slots);
         }
     }
 
@@ -336,6 +532,105 @@ impl FrameEncoder {
         let len = u32::try_from(buf.len() - 4).map_err(|_| EncodeError::TooLarge { size: buf.len() - 4 })?;
         buf[..4].copy_from_slice(&len.to_be_bytes());
         Ok(vec![Bytes::from(buf)])
+    }
+
+    /// Encodes `msg` for a send queue, appending to `buf` when it fits in one packet, so
+    /// that many small messages share one buffer and cost no allocation each:
+    ///
+    /// * [`Encoded::InBuf`]: one complete packet appended to `buf`.
+    /// * [`Encoded::Split`]: one packet whose payload is a large binary, which is not
+    ///   copied: the packet is `buf[start..at]`, then the binary, then `buf[at..]`
+    ///   (the length prefix at `start` counts the binary).
+    /// * [`Encoded::Packets`]: fragments (nothing appended to `buf`).
+    ///
+    /// In every case the bytes are those [`FrameEncoder::encode`] produces. On an error
+    /// `buf` is left as it was.
+    ///
+    /// With [`FrameEncoder::with_atom_cache`], the slots of the atom cache that this
+    /// message brings to the peer are pushed to `defined`: pass them to
+    /// [`FrameEncoder::confirm`] once the packet is on its way, before any packet encoded
+    /// after that.
+    pub fn encode_parts(
+        &mut self,
+        msg: &Message,
+        buf: &mut Vec<u8>,
+        defined: &mut Vec<u16>,
+    ) -> Result<Encoded, EncodeError> {
+        let name = msg.control.name();
+        match (msg.control.has_payload(), &msg.payload) {
+            (true, None) => return Err(EncodeError::MissingPayload { name }),
+            (false, Some(_)) => return Err(EncodeError::UnexpectedPayload { name }),
+            _ => {}
+        }
+        let hint = msg.payload.as_ref().map_or(0, size_hint);
+        if self.fragments && hint > self.fragment_size {
+            return self.encode(msg).map(Encoded::Packets);
+        }
+        let start = buf.len();
+        let defined_before = defined.len();
+        let result = self.encode_appended(msg, buf, start, defined);
+        if !matches!(result, Ok(Encoded::InBuf | Encoded::Split { .. })) {
+            defined.truncate(defined_before);
+        }
+        if result.is_err() {
+            buf.truncate(start);
+        }
+        result
+    }
+
+    fn encode_appended(
+        &mut self,
+        msg: &Message,
+        buf: &mut Vec<u8>,
+        start: usize,
+        defined: &mut Vec<u16>,
+    ) -> Result<Encoded, EncodeError> {
+        buf.extend_from_slice(&[0, 0, 0, 0]);
+        let body_start;
+        if self.header {
+            buf.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER]);
+            let cached = match &mut self.cache {
+                Some(c) => c.encode_send_control(&msg.control, buf, defined),
+                None => false,
+            };
+            body_start = buf.len();
+            if !cached {
+                buf.push(0);
+                msg.control.encode_body_to(buf)?;
+            }
+        } else {
+            buf.extend_from_slice(&[PASS_THROUGH, VERSION_MAGIC]);
+            body_start = buf.len();
+            msg.control.encode_body_to(buf)?;
+        }
+        let mut split = None;
+        if let Some(p) = &msg.payload {
+            if !self.header {
+                buf.push(VERSION_MAGIC);
+            }
+            match p {
+                Term::Binary(b) if b.len() >= ZERO_COPY_MIN && u32::try_from(b.len()).is_ok() => {
+                    buf.push(BINARY_EXT);
+                    buf.extend_from_slice(&(b.len() as u32).to_be_bytes());
+                    split = Some((b.clone(), buf.len()));
+                }
+                _ => encode_body_to(p, buf)?,
+            }
+        }
+        let extra = split.as_ref().map_or(0, |(b, _)| b.len());
+        let body_len = buf.len() - body_start + extra;
+        if self.fragments && body_len > self.fragment_size {
+            // The estimate missed (a large term that is not one binary): fragment it.
+            buf.truncate(start);
+            return self.encode(msg).map(Encoded::Packets);
+        }
+        let total = buf.len() - start - 4 + extra;
+        let len = u32::try_from(total).map_err(|_| EncodeError::TooLarge { size: total })?;
+        buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        Ok(match split {
+            None => Encoded::InBuf,
+            Some((binary, at)) => Encoded::Split { binary, at },
+        })
     }
 
     /// Turns an encoded message (`buf`: length placeholder, header `131, 68, 0`, control

@@ -43,9 +43,10 @@ mod fragment;
 pub mod frame_codec;
 pub mod header;
 pub mod message;
+mod out_cache;
 
 pub use config::{ConnectionConfig, HandshakeConfig, DEFAULT_NET_TICKTIME, DEFAULT_SETUP_TIME};
-pub use connection::{Connection, ConnectionEvent, ConnectionHandle, Established, Stats};
+pub use connection::{Connection, ConnectionEvent, ConnectionHandle, Established, Events, Stats};
 pub use control::{ControlError, ControlMessage, PidOrName, Recipient, SpawnResult};
 pub use cookie::{Cookie, Cookies};
 pub use error::{CookieCheck, DownReason, HandshakeError, SendError, TrySendError};

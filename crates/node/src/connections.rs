@@ -18,11 +18,12 @@
 //! of a connection that was already gone when it looked.
 
 use crate::error::Error;
+use crate::inbound::Inbox;
 use crate::node::Node;
 use crate::outgoing::Outgoing;
 use beamlink_dist::{
     handshake::BoxFuture, AcceptDecision, AcceptRequest, Arbiter, Connection, ConnectionConfig,
-    ConnectionEvent, ConnectionHandle, DistFlags, Established, HandshakeConfig, TrySendError,
+    ConnectionEvent, ConnectionHandle, DistFlags, Established, HandshakeConfig,
 };
 use beamlink_epmd::PortLookup;
 use beamlink_term::Atom;
@@ -102,6 +103,41 @@ struct Entry {
     attempt: Option<tokio::task::AbortHandle>,
 }
 
+/// The connection table, by peer name. Every send looks its peer up here, so the names
+/// are hashed with [`NameHasher`] rather than SipHash: the keys are node names that
+/// peers choose, but at most one entry per connected or connecting peer exists, and a
+/// peer cannot make lookups of other names slower than a linear scan of its few entries.
+type Table = HashMap<Atom, Entry, std::hash::BuildHasherDefault<NameHasher>>;
+
+/// FNV-1a over the bytes written, eight at a time.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h ^ u64::from_le_bytes(w)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        for &b in chunks.remainder() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        // Mix the high bits down: hashbrown takes its control bits from the top.
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
 /// How this node sets up connections; absent on a [`Node::local`] node.
 pub(crate) struct DistSetup {
     pub handshake: HandshakeConfig,
@@ -114,7 +150,7 @@ pub(crate) struct DistSetup {
 
 /// The connections of one node.
 pub(crate) struct Connections {
-    table: Mutex<HashMap<Atom, Entry>>,
+    table: Mutex<Table>,
     events: broadcast::Sender<NodeEvent>,
     next_id: AtomicU64,
     removed: Notify,
@@ -131,7 +167,7 @@ pub(crate) struct Connections {
 impl Connections {
     pub fn new() -> Connections {
         Connections {
-            table: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
             events: broadcast::channel(256).0,
             next_id: AtomicU64::new(1),
             removed: Notify::new(),
@@ -143,7 +179,7 @@ impl Connections {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Atom, Entry>> {
+    fn lock(&self) -> MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -190,9 +226,11 @@ impl Connections {
                         Queued::Signal(s) => s.into_message(*exit_payload),
                         Queued::Raw(m) => m,
                     };
-                    match handle.try_send(msg) {
+                    // Never waits: `Mailbox::send` does not suspend the sender, and
+                    // `Mailbox::send_wait` waits on the connection's backlog itself.
+                    match handle.send_now(msg) {
                         Ok(()) => return Ok(()),
-                        Err(TrySendError::Full(m)) | Err(TrySendError::Closed(m)) => item = Queued::Raw(m),
+                        Err(e) => item = Queued::Raw(e.message),
                     }
                 }
             }
@@ -225,14 +263,7 @@ impl Connections {
     /// the entry, so a simultaneous connect that our attempt loses always cancels it
     /// (a stale attempt left running could complete at the peer later, after the
     /// connection that replaced it, and disturb the peer's next connection).
-    fn start_attempt(
-        &self,
-        t: &mut HashMap<Atom, Entry>,
-        node: &Node,
-        setup: &DistSetup,
-        peer: &Atom,
-        mut entry: Entry,
-    ) {
+    fn start_attempt(&self, t: &mut Table, node: &Node, setup: &DistSetup, peer: &Atom, mut entry: Entry) {
         let task = setup
             .runtime
             .spawn(connect_task(node.clone(), peer.clone(), entry.id));
@@ -643,29 +674,28 @@ fn drain_events(
     conns: &Connections,
     peer: &Atom,
     first: Option<ConnectionEvent>,
-    events: &mut mpsc::Receiver<ConnectionEvent>,
+    events: &mut beamlink_dist::Events,
+    inbox: &mut Inbox,
 ) -> Option<String> {
     let mut ev = first;
-    for _ in 0..256 {
+    let mut budget = 4096;
+    let outcome = loop {
         match ev {
-            Some(ConnectionEvent::Message(m)) => node.handle_incoming(peer, m),
-            Some(ConnectionEvent::Down(r)) => return Some(conns.note_down(r)),
-            None => return Some("connection_closed".to_string()),
+            Some(ConnectionEvent::Message(m)) => node.handle_incoming_in(peer, m, inbox),
+            Some(ConnectionEvent::Down(r)) => break Some(conns.note_down(r)),
+            None => break Some("connection_closed".to_string()),
+        }
+        budget -= 1;
+        if budget == 0 {
+            break None;
         }
         match events.try_recv() {
-            Ok(next) => ev = Some(next),
-            Err(_) => return None,
+            Some(next) => ev = Some(next),
+            None => break None,
         }
-    }
-    // Out of budget with `ev` taken from the queue: handle it before yielding.
-    match ev {
-        Some(ConnectionEvent::Message(m)) => {
-            node.handle_incoming(peer, m);
-            None
-        }
-        Some(ConnectionEvent::Down(r)) => Some(conns.note_down(r)),
-        None => Some("connection_closed".to_string()),
-    }
+    };
+    inbox.finish();
+    outcome
 }
 
 /// Runs an established connection: forwards the queue, hands received messages to the
@@ -680,11 +710,12 @@ pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Establ
     };
     let exit_payload = est.peer.flags.contains(DistFlags::EXIT_PAYLOAD);
     let handle = est.handle.clone();
+    let mut inbox = Inbox::default();
     let reason = loop {
         tokio::select! {
             biased;
             ev = est.events.recv() => {
-                if let Some(reason) = drain_events(&node, conns, &peer, ev, &mut est.events) {
+                if let Some(reason) = drain_events(&node, conns, &peer, ev, &mut est.events, &mut inbox) {
                     break reason;
                 }
             }
@@ -781,19 +812,33 @@ impl Connections {
         self.drained.notify_waiters();
     }
 
-    /// Waits while more than `limit` signals for `peer` wait in its queue (the
-    /// connection's own queue being full: a busy distribution port).
+    /// Waits while more than `limit` signals for `peer` wait to be written: in the
+    /// entry's queue (the connection not up yet, or behind) or in the connection's own
+    /// queue (a busy distribution port).
     pub async fn wait_room(&self, peer: &Atom, limit: usize) {
         loop {
             let drained = self.drained.notified();
-            let busy = self
-                .lock()
-                .get(peer)
-                .is_some_and(|e| e.queued > limit && e.rx.is_none());
-            if !busy {
-                return;
+            let (busy, handle) = match self.lock().get(peer) {
+                Some(e) => {
+                    let handle = match &e.state {
+                        State::Up { handle, .. } => Some(handle.clone()),
+                        _ => None,
+                    };
+                    (e.queued > limit && e.rx.is_none(), handle)
+                }
+                None => (false, None),
+            };
+            if busy {
+                drained.await;
+                continue;
             }
-            drained.await;
+            // Then the connection's own queue, which senders fill directly once it is up.
+            if let Some(h) = handle {
+                if h.queued() > limit {
+                    h.queued_below(limit + 1).await;
+                }
+            }
+            return;
         }
     }
 

@@ -8,9 +8,11 @@
 use crate::monitor::{Monitored, Watcher};
 use crate::node::Node;
 use crate::outgoing::Outgoing;
+use crate::process::{Delivery, Process};
 use crate::signal::ExitKind;
 use beamlink_dist::{ControlMessage as C, Message, PidOrName};
 use beamlink_term::{Atom, Pid, Reference, Term};
+use std::sync::Arc;
 
 /// The fields of a `SPAWN_REQUEST` the node uses.
 struct SpawnRequest {
@@ -21,18 +23,93 @@ struct SpawnRequest {
     options: Vec<Term>,
 }
 
+/// Messages received in one go, on their way to mailboxes: consecutive messages for
+/// the same process are delivered together (one lock, one wake-up), and the process a
+/// pid or name stands for is looked up once per run of messages, not per message.
+/// Any other signal first delivers what is pending, so the order of signals between
+/// a pair of processes is kept. Call [`Inbox::finish`] when the batch ends: a name is
+/// looked up again in the next one.
+#[derive(Debug, Default)]
+pub(crate) struct Inbox {
+    /// The process the pending messages go to, and the pid or name they were sent to.
+    target: Option<(Target, Option<Arc<Process>>)>,
+    pending: Vec<Delivery>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Target {
+    Pid(Pid),
+    Name(Atom),
+}
+
+impl Inbox {
+    /// Delivers the pending messages.
+    pub(crate) fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        match &self.target {
+            Some((_, Some(p))) if !p.is_dead() => p.queue.push_all(self.pending.drain(..)),
+            // A dead or missing process: dropped, as Erlang drops them.
+            _ => self.pending.clear(),
+        }
+    }
+
+    /// Delivers the pending messages and forgets which process a name stood for.
+    pub(crate) fn finish(&mut self) {
+        self.flush();
+        self.target = None;
+    }
+
+    fn deliver(&mut self, node: &Node, to: Target, msg: Term) {
+        if !matches!(&self.target, Some((t, _)) if *t == to) {
+            self.flush();
+            let process = match &to {
+                Target::Pid(p) => node.inner.processes.get(p),
+                Target::Name(n) => node
+                    .inner
+                    .registry
+                    .whereis(n)
+                    .and_then(|p| node.inner.processes.get(&p)),
+            };
+            self.target = Some((to, process));
+        }
+        self.pending.push(Delivery::Message(msg));
+    }
+}
+
 impl Node {
     /// Carries out one message received from `peer`.
+    #[cfg(test)]
     pub(crate) fn handle_incoming(&self, peer: &Atom, msg: Message) {
+        let mut inbox = Inbox::default();
+        self.handle_incoming_in(peer, msg, &mut inbox);
+        inbox.finish();
+    }
+
+    /// Carries out one message received from `peer`; messages to processes may wait
+    /// in `inbox` until its next flush.
+    pub(crate) fn handle_incoming_in(&self, peer: &Atom, msg: Message, inbox: &mut Inbox) {
         let payload = msg.payload.unwrap_or_else(Term::nil);
         match msg.control {
             C::Send { to } | C::SendTt { to, .. } | C::SendSender { to, .. } | C::SendSenderTt { to, .. } => {
-                self.deliver_to_pid(&to, payload)
+                return inbox.deliver(self, Target::Pid(to), payload)
             }
             C::RegSend { to_name, .. } | C::RegSendTt { to_name, .. } => {
                 // A message to an unregistered name is dropped, as on the BEAM.
-                let _ = self.deliver_to_name(&to_name, payload);
+                return inbox.deliver(self, Target::Name(to_name), payload);
             }
+            _ => {}
+        }
+        // Any other signal: what is pending goes first.
+        inbox.flush();
+        match msg.control {
+            C::Send { .. }
+            | C::SendTt { .. }
+            | C::SendSender { .. }
+            | C::SendSenderTt { .. }
+            | C::RegSend { .. }
+            | C::RegSendTt { .. } => {}
             C::AliasSend { alias, .. } | C::AliasSendTt { alias, .. } => {
                 self.deliver_to_alias(&alias, payload)
             }

@@ -74,6 +74,7 @@ mod node;
 mod outgoing;
 mod peer_stats;
 mod process;
+mod queue;
 mod registry;
 mod rex;
 mod rpc;

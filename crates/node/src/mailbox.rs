@@ -6,9 +6,10 @@ use crate::node::{Dest, Node};
 use crate::process::{Delivery, Process};
 use beamlink_term::{Atom, Pid, Reference, Term};
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// A local process: a pid, an optional registered name, and the queue of messages sent to
 /// it.
@@ -24,7 +25,9 @@ use tokio::sync::mpsc;
 pub struct Mailbox {
     node: Node,
     process: Arc<Process>,
-    rx: mpsc::UnboundedReceiver<Delivery>,
+    /// Taken from the process's queue in one go, not looked at yet.
+    batch: VecDeque<Delivery>,
+    /// Looked at by a selective receive and not taken, in order; before `batch`.
     saved: VecDeque<Term>,
 }
 
@@ -35,11 +38,11 @@ impl std::fmt::Debug for Mailbox {
 }
 
 impl Mailbox {
-    pub(crate) fn new(node: Node, process: Arc<Process>, rx: mpsc::UnboundedReceiver<Delivery>) -> Mailbox {
+    pub(crate) fn new(node: Node, process: Arc<Process>) -> Mailbox {
         Mailbox {
             node,
             process,
-            rx,
+            batch: VecDeque::new(),
             saved: VecDeque::new(),
         }
     }
@@ -144,16 +147,31 @@ impl Mailbox {
         if let Some(i) = self.saved.iter().position(&mut pred) {
             return Ok(self.saved.remove(i));
         }
-        while let Ok(d) = self.rx.try_recv() {
+        loop {
+            if let Some(found) = self.scan_batch(&mut pred) {
+                return found.map(Some);
+            }
+            if !self.process.queue.take_into(&mut self.batch) {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Looks through `batch` for the first message matching `pred`, moving the others
+    /// to `saved`. `None` when the batch is used up without a match.
+    fn scan_batch(&mut self, pred: &mut impl FnMut(&Term) -> bool) -> Option<Result<Term, RecvError>> {
+        while let Some(d) = self.batch.pop_front() {
             match d {
-                Delivery::Message(m) if pred(&m) => return Ok(Some(m)),
+                Delivery::Message(m) if pred(&m) => return Some(Ok(m)),
                 Delivery::Message(m) => self.saved.push_back(m),
                 Delivery::Exited => {
-                    return Err(self.exited().unwrap_or(RecvError::Exited(Term::atom("normal"))))
+                    return Some(Err(self
+                        .exited()
+                        .unwrap_or(RecvError::Exited(Term::atom("normal")))))
                 }
             }
         }
-        Ok(None)
+        None
     }
 
     /// Selective receive: waits for the first message that matches `pred` (at most
@@ -169,17 +187,19 @@ impl Mailbox {
         if let Some(m) = self.try_recv_match(&mut pred)? {
             return Ok(m);
         }
-        let wait = async {
-            loop {
-                match self.rx.recv().await {
-                    Some(Delivery::Message(m)) if pred(&m) => return Ok(m),
-                    Some(Delivery::Message(m)) => self.saved.push_back(m),
-                    Some(Delivery::Exited) | None => {
-                        return Err(self.exited().unwrap_or(RecvError::Exited(Term::atom("normal"))))
-                    }
-                }
+        let wait = poll_fn(|cx| loop {
+            if let Some(found) = self.scan_batch(&mut pred) {
+                return Poll::Ready(found);
             }
-        };
+            if self
+                .process
+                .queue
+                .poll_take_into(&mut self.batch, cx)
+                .is_pending()
+            {
+                return Poll::Pending;
+            }
+        });
         match timeout {
             None => wait.await,
             Some(t) => tokio::time::timeout(t, wait)
@@ -190,8 +210,12 @@ impl Mailbox {
 
     /// How many messages wait in the mailbox (`message_queue_len`).
     pub fn len(&mut self) -> usize {
-        while let Ok(Delivery::Message(m)) = self.rx.try_recv() {
-            self.saved.push_back(m);
+        self.process.queue.take_into(&mut self.batch);
+        // Messages up to an exit; the exit itself stays for the next receive.
+        while let Some(Delivery::Message(_)) = self.batch.front() {
+            if let Some(Delivery::Message(m)) = self.batch.pop_front() {
+                self.saved.push_back(m);
+            }
         }
         self.saved.len()
     }

@@ -365,12 +365,12 @@ impl Node {
 
     /// A new process with its mailbox.
     pub fn mailbox(&self) -> Result<Mailbox, Error> {
-        let (process, rx) = self
+        let process = self
             .inner
             .processes
             .spawn(&self.inner.name, self.inner.creation)
             .ok_or(Error::TooManyProcesses)?;
-        Ok(Mailbox::new(self.clone(), process, rx))
+        Ok(Mailbox::new(self.clone(), process))
     }
 
     /// A new process registered under `name`.

@@ -3,15 +3,15 @@
 //! A process is an `Arc<Process>` in a table keyed by pid number. Its mutable state
 //! (links, monitors, trap_exit, name, aliases) sits behind one small mutex per process;
 //! the node never holds two process locks at once, so signals between processes cannot
-//! deadlock. The queue is an unbounded channel, as a BEAM mailbox is unbounded.
+//! deadlock. The queue ([`MessageQueue`]) is unbounded, as a BEAM mailbox is.
 
 use crate::link::LinkTable;
 use crate::monitor::MonitorTable;
+use crate::queue::MessageQueue;
 use beamlink_term::{Atom, Pid, Reference, Term};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::mpsc;
 
 /// What arrives in a mailbox's queue.
 #[derive(Debug)]
@@ -37,22 +37,21 @@ pub(crate) struct ProcessState {
 #[derive(Debug)]
 pub(crate) struct Process {
     pub pid: Pid,
-    tx: mpsc::UnboundedSender<Delivery>,
+    pub queue: MessageQueue,
     dead: AtomicBool,
     state: Mutex<ProcessState>,
 }
 
 impl Process {
-    /// A new process and the receiving end of its queue.
-    pub fn new(pid: Pid) -> (Arc<Process>, mpsc::UnboundedReceiver<Delivery>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    /// A new process with an empty queue.
+    pub fn new(pid: Pid) -> Arc<Process> {
         let p = Process {
             pid,
-            tx,
+            queue: MessageQueue::default(),
             dead: AtomicBool::new(false),
             state: Mutex::new(ProcessState::default()),
         };
-        (Arc::new(p), rx)
+        Arc::new(p)
     }
 
     /// Locks the state. A poisoned lock (a panic elsewhere while holding it) still gives
@@ -65,7 +64,7 @@ impl Process {
     /// pid.
     pub fn push(&self, msg: Term) {
         if !self.is_dead() {
-            let _ = self.tx.send(Delivery::Message(msg));
+            self.queue.push(Delivery::Message(msg));
         }
     }
 
@@ -75,7 +74,7 @@ impl Process {
         if self.dead.swap(true, Ordering::AcqRel) {
             return false;
         }
-        let _ = self.tx.send(Delivery::Exited);
+        self.queue.push(Delivery::Exited);
         true
     }
 
@@ -131,11 +130,7 @@ impl ProcessTable {
     /// Allocates a fresh pid on `node` and inserts a new process under it. Numbers are
     /// handed out in order, skipping live ones; when the id space wraps the serial
     /// increases, so a pid is not reused soon after its process ended.
-    pub fn spawn(
-        &self,
-        node: &Atom,
-        creation: u32,
-    ) -> Option<(Arc<Process>, mpsc::UnboundedReceiver<Delivery>)> {
+    pub fn spawn(&self, node: &Atom, creation: u32) -> Option<Arc<Process>> {
         let mut t = self.lock();
         for _ in 0..=self.max_id {
             let id = t.next_id;
@@ -155,9 +150,9 @@ impl ProcessTable {
                 serial,
                 creation,
             };
-            let (p, rx) = Process::new(pid);
+            let p = Process::new(pid);
             t.by_id.insert(id, p.clone());
-            return Some((p, rx));
+            return Some(p);
         }
         None
     }
@@ -195,8 +190,8 @@ mod tests {
     fn pids_are_unique_and_reused_only_with_a_new_serial() {
         let t = ProcessTable::with_max_id(1000);
         let node = Atom::new("a@h");
-        let (p1, _r1) = t.spawn(&node, 7).unwrap();
-        let (p2, _r2) = t.spawn(&node, 7).unwrap();
+        let p1 = t.spawn(&node, 7).unwrap();
+        let p2 = t.spawn(&node, 7).unwrap();
         assert_ne!(p1.pid, p2.pid);
         assert_eq!(p1.pid.creation, 7);
         assert!(t.get(&p1.pid).is_some());
@@ -206,7 +201,7 @@ mod tests {
         // Walk the id space once: the freed number comes back with serial 1.
         let mut seen = None;
         for _ in 0..1000 {
-            let (p, _r) = t.spawn(&node, 7).unwrap();
+            let p = t.spawn(&node, 7).unwrap();
             if p.pid.id == p1.pid.id {
                 seen = Some(p.pid.clone());
                 break;

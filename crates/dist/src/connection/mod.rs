@@ -13,9 +13,10 @@
 //!   through its [`Arbiter`] (it owns the connection table).
 //! * Events: every received message, in order, then exactly one
 //!   [`ConnectionEvent::Down`], always last. After it the receiver yields `None`.
-//! * Sending: [`ConnectionHandle::send`] queues a message and waits while the queue is
-//!   full (back-pressure, like a busy distribution port); the writer encodes, fragments
-//!   (when the peer has `FRAGMENTS`), interleaves and writes.
+//! * Sending: [`ConnectionHandle::send`] encodes the message into the connection's send
+//!   queue (fragmenting it when the peer has `FRAGMENTS`) and waits while the queue is
+//!   full (back-pressure, like a busy distribution port); the writer interleaves the
+//!   lanes and writes whole batches.
 //! * Ticks: the writer sends an empty frame after `net_ticktime / 4` without writing;
 //!   the reader declares the peer down ([`DownReason::TickTimeout`]) after
 //!   `net_ticktime` without receiving a byte. That is how a BEAM judges it too.
@@ -23,7 +24,9 @@
 //!   the socket down; dropping every handle does the same. [`ConnectionHandle::abort`]
 //!   and dropping the event receiver close it at once.
 
+mod events;
 mod reader;
+mod send_queue;
 mod setup;
 mod shared;
 mod stats;
@@ -36,8 +39,8 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
+pub use events::Events;
 pub use stats::Stats;
 
 use crate::config::{ConnectionConfig, HandshakeConfig};
@@ -46,6 +49,7 @@ use crate::error::{DownReason, HandshakeError, SendError, TrySendError};
 use crate::frame_codec::{FrameDecoder, FrameEncoder};
 use crate::handshake::{Arbiter, Handshaken, PeerInfo};
 use crate::message::Message;
+use send_queue::Refused;
 use shared::Shared;
 
 /// What the connection tells the node layer.
@@ -71,16 +75,7 @@ pub struct Established {
     /// Sends to the peer; clone it freely.
     pub handle: ConnectionHandle,
     /// Messages from the peer, then the `Down` event.
-    pub events: mpsc::Receiver<ConnectionEvent>,
-}
-
-/// An item of the send queue.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-pub(crate) enum Outgoing {
-    Message { lane: u64, message: Message },
-    Packets { lane: u64, packets: Vec<Bytes> },
-    Close,
+    pub events: Events,
 }
 
 /// The lane of a message: messages in one lane keep their order; lanes interleave.
@@ -141,8 +136,19 @@ pub(crate) fn lane_of(message: &Message) -> u64 {
 /// Sends to one peer. Cheap to clone; every clone feeds the same bounded queue.
 #[derive(Debug, Clone)]
 pub struct ConnectionHandle {
-    queue: mpsc::Sender<Outgoing>,
     shared: Arc<Shared>,
+    /// Dropped with the last handle: the connection then closes.
+    _senders: Arc<Senders>,
+}
+
+/// Closes the connection when the last handle is gone (nobody can send any more).
+#[derive(Debug)]
+struct Senders(Arc<Shared>);
+
+impl Drop for Senders {
+    fn drop(&mut self) {
+        self.0.queue.close();
+    }
 }
 
 impl ConnectionHandle {
@@ -151,61 +157,92 @@ impl ConnectionHandle {
         &self.shared.peer
     }
 
-    /// Queues `message`, waiting while the send queue is full. Returns the message back
-    /// if the connection is down. Messages from one sender are written in the order
-    /// they were queued.
+    /// Encodes `message` into the send queue, waiting while the queue is full. Returns
+    /// the message back if the connection is down (or closing). Messages from one
+    /// sender are written in the order they were queued. A message that cannot be
+    /// encoded takes the connection down ([`DownReason::Encode`]), as before any
+    /// message after it could be written out of order.
     #[allow(clippy::result_large_err)] // the error hands the message back
     pub async fn send(&self, message: Message) -> Result<(), SendError<Message>> {
         let lane = lane_of(&message);
-        self.queue
-            .send(Outgoing::Message { lane, message })
-            .await
-            .map_err(|e| match e.0 {
-                Outgoing::Message { message, .. } => SendError {
-                    peer: self.shared.peer.clone(),
-                    message,
-                },
-                _ => unreachable_outgoing(),
-            })
+        loop {
+            match self.push(lane, &message) {
+                Ok(()) => return Ok(()),
+                Err(Refused::Full) => self.shared.queue.room().await,
+                Err(_) => {
+                    return Err(SendError {
+                        peer: self.shared.peer.clone(),
+                        message,
+                    })
+                }
+            }
+        }
     }
 
     /// Queues `message` if there is room now.
     #[allow(clippy::result_large_err)] // the error hands the message back
     pub fn try_send(&self, message: Message) -> Result<(), TrySendError<Message>> {
         let lane = lane_of(&message);
-        self.queue
-            .try_send(Outgoing::Message { lane, message })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(Outgoing::Message { message, .. }) => {
-                    TrySendError::Full(message)
-                }
-                mpsc::error::TrySendError::Closed(Outgoing::Message { message, .. }) => {
-                    TrySendError::Closed(message)
-                }
-                _ => unreachable_outgoing(),
-            })
+        match self.push(lane, &message) {
+            Ok(()) => Ok(()),
+            Err(Refused::Full) => Err(TrySendError::Full(message)),
+            Err(_) => Err(TrySendError::Closed(message)),
+        }
+    }
+
+    fn push(&self, lane: u64, message: &Message) -> Result<(), Refused> {
+        self.shared.push(lane, message, true)
+    }
+
+    /// Queues `message` whatever the send queue holds: never waits, fails only when the
+    /// connection is down or closing. For callers that must not wait and bound their
+    /// backlog themselves (a node, whose `send` never suspends, offers a `send` that
+    /// waits with [`ConnectionHandle::queued`] and [`ConnectionHandle::queued_below`]).
+    #[allow(clippy::result_large_err)] // the error hands the message back
+    pub fn send_now(&self, message: Message) -> Result<(), SendError<Message>> {
+        let lane = lane_of(&message);
+        match self.shared.push(lane, &message, false) {
+            Ok(()) => Ok(()),
+            Err(_) => Err(SendError {
+                peer: self.shared.peer.clone(),
+                message,
+            }),
+        }
+    }
+
+    /// Messages queued and not yet taken by the writer.
+    pub fn queued(&self) -> usize {
+        self.shared.queue.len()
+    }
+
+    /// Waits until fewer than `limit` messages are queued, or the connection is down.
+    pub async fn queued_below(&self, limit: usize) {
+        self.shared.queue.below(limit).await
     }
 
     /// Queues packets that are already encoded: each a complete frame with its 4-byte
     /// length, none referring to the connection's atom cache. Packets in one `lane` keep
     /// their order (and the packets of one call stay together in it).
     pub async fn send_packets(&self, lane: u64, packets: Vec<Bytes>) -> Result<(), SendError<Vec<Bytes>>> {
-        self.queue
-            .send(Outgoing::Packets { lane, packets })
-            .await
-            .map_err(|e| match e.0 {
-                Outgoing::Packets { packets, .. } => SendError {
-                    peer: self.shared.peer.clone(),
-                    message: packets,
-                },
-                _ => unreachable_outgoing(),
-            })
+        let mut packets = packets;
+        loop {
+            match self.shared.push_packets(lane, &mut packets) {
+                Ok(()) => return Ok(()),
+                Err(Refused::Full) => self.shared.queue.room().await,
+                Err(_) => {
+                    return Err(SendError {
+                        peer: self.shared.peer.clone(),
+                        message: packets,
+                    })
+                }
+            }
+        }
     }
 
-    /// Closes the connection after writing everything queued before this call. Returns
-    /// at once if the connection is already down; otherwise once the close is queued.
+    /// Closes the connection after writing everything queued before this call; sends
+    /// after it fail. Returns at once.
     pub async fn close(&self) {
-        let _ = self.queue.send(Outgoing::Close).await;
+        self.shared.queue.close();
     }
 
     /// Closes the connection now, without writing what is still queued (as OTP's
@@ -241,11 +278,6 @@ impl ConnectionHandle {
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
     }
-}
-
-fn unreachable_outgoing() -> ! {
-    // A channel returns the value that was given to it; the match arms above cover it.
-    unreachable!("the send queue returned a different item than the one sent")
 }
 
 /// Sets up connections. See the [module](self) documentation.
@@ -344,27 +376,22 @@ fn start(stream: TcpStream, buf: BytesMut, done: Handshaken, config: &Connection
     } = done;
     tracing::info!(peer = %peer.node, local = %local_node, flags = %peer.flags, hidden = peer.hidden,
         "distribution connection up");
-    let shared = Arc::new(Shared::new(peer.node.clone()));
-    let (queue_tx, queue_rx) = mpsc::channel(config.send_queue.max(1));
-    let (events_tx, events_rx) = mpsc::channel(config.event_queue.max(1));
+    let encoder = FrameEncoder::new(peer.flags.bits(), config.fragment_size).with_atom_cache();
+    let shared = Arc::new(Shared::with_queue(peer.node.clone(), encoder, config.send_queue));
+    let events = events::EventQueue::new(config.event_queue);
     let (rd, wr) = stream.into_split();
     let reader = reader::Reader {
         socket: rd,
         buf,
         decoder: FrameDecoder::new(config.frame_limits),
-        events: events_tx,
+        events: events.clone(),
+        batch: Vec::new(),
+        after_large: false,
         shared: shared.clone(),
         net_ticktime: config.net_ticktime,
         max_frame: config.max_frame,
     };
-    let writer = writer::Writer::new(
-        wr,
-        queue_rx,
-        FrameEncoder::new(peer.flags.bits(), config.fragment_size),
-        shared.clone(),
-        config.tick_interval(),
-        config.write_batch,
-    );
+    let writer = writer::Writer::new(wr, shared.clone(), config.tick_interval(), config.write_batch);
     tokio::spawn(reader.run());
     tokio::spawn(writer.run());
     Established {
@@ -372,9 +399,9 @@ fn start(stream: TcpStream, buf: BytesMut, done: Handshaken, config: &Connection
         local_node,
         local_creation,
         handle: ConnectionHandle {
-            queue: queue_tx,
+            _senders: Arc::new(Senders(shared.clone())),
             shared,
         },
-        events: events_rx,
+        events: Events::new(events),
     }
 }

@@ -1,18 +1,18 @@
 //! The reader task: 4-byte frames from the socket, ticks noted, messages decoded and
-//! delivered to the node layer; the peer declared down after `net_ticktime` of silence.
+//! delivered to the node layer (every message of one read together, see
+//! [`super::events`]); the peer declared down after `net_ticktime` of silence.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::mpsc;
-
+use super::events::EventQueue;
 use super::shared::Shared;
 use super::stats::Counters;
 use super::ConnectionEvent;
 use crate::error::DownReason;
 use crate::frame_codec::FrameDecoder;
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// How much the reader asks the socket for at least, per read.
 const READ_CHUNK: usize = 64 << 10;
@@ -25,7 +25,11 @@ pub(crate) struct Reader<R> {
     pub socket: R,
     pub buf: BytesMut,
     pub decoder: FrameDecoder,
-    pub events: mpsc::Sender<ConnectionEvent>,
+    pub events: Arc<EventQueue>,
+    /// Messages decoded from the current read, not yet handed over.
+    pub batch: Vec<ConnectionEvent>,
+    /// The last frame was larger than [`READ_CHUNK`].
+    pub after_large: bool,
     pub shared: Arc<Shared>,
     pub net_ticktime: Duration,
     pub max_frame: usize,
@@ -44,22 +48,42 @@ impl<R: AsyncRead + Unpin> Reader<R> {
     pub async fn run(mut self) {
         let mut down = self.shared.subscribe();
         let reason = loop {
-            let wanted = match self.parse().await {
+            let parsed = self.parse();
+            if !self.events.push(&mut self.batch) {
+                // Nobody listens any more: the node layer dropped the receiver.
+                break DownReason::LocalClose {
+                    peer: self.shared.peer.clone(),
+                };
+            }
+            let wanted = match parsed {
                 Parsed::NeedMore(n) => n,
                 Parsed::Down(reason) => break reason,
             };
+            // Back-pressure: the socket waits while the node layer is behind.
+            let room = tokio::select! {
+                r = self.events.room() => r,
+                _ = super::shared::until_down(&mut down) => break DownReason::LocalClose { peer: self.shared.peer.clone() },
+            };
+            if !room {
+                break DownReason::LocalClose {
+                    peer: self.shared.peer.clone(),
+                };
+            }
             if self.shared.is_down() {
                 break DownReason::LocalClose {
                     peer: self.shared.peer.clone(),
                 };
             }
             let missing = wanted.saturating_sub(self.buf.len());
-            // Small frames: read as much as comes, many frames per read. A large frame:
-            // read up to its end and no further, so that the next frame starts in a fresh
-            // buffer instead of being copied out of this one (the decoded message may
-            // still share this one).
-            let (reserve, limit) = if wanted > READ_CHUNK {
-                (missing.min(RESERVE_AHEAD), missing as u64)
+            // Small frames: read as much as comes, many frames per read. A large frame,
+            // and the frame after one: read up to its end and the next frame's length,
+            // no further, so that a large frame starts in a buffer of its own size
+            // instead of being copied out of one that was too small (the decoded message
+            // shares the buffer). A BEAM sends a 64 KiB message as a 64 KiB fragment and
+            // a small one: both are read this way, and nothing is copied.
+            let (reserve, limit) = if wanted > READ_CHUNK || self.after_large {
+                let upto = missing + 4;
+                (upto.min(RESERVE_AHEAD), upto as u64)
             } else {
                 (READ_CHUNK, u64::MAX)
             };
@@ -69,7 +93,7 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 r = tokio::time::timeout(self.net_ticktime, socket.read_buf(&mut self.buf)) => r,
                 _ = super::shared::until_down(&mut down) => break DownReason::LocalClose { peer: self.shared.peer.clone() },
                 // Nobody listens any more: the node layer dropped the event receiver.
-                _ = self.events.closed() => break DownReason::LocalClose { peer: self.shared.peer.clone() },
+                _ = self.events.dropped() => break DownReason::LocalClose { peer: self.shared.peer.clone() },
             };
             match read {
                 Err(_) => {
@@ -92,16 +116,15 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 Ok(Ok(n)) => Counters::add(&self.shared.counters.bytes_in, n as u64),
             }
         };
-        self.shared.go_down(reason);
+        self.shared.go_down(reason.clone());
         // The first reason recorded wins (the writer may have failed first).
-        if let Some(reason) = self.shared.reason() {
-            let _ = self.events.send(ConnectionEvent::Down(reason)).await;
-        }
+        let reason = self.shared.reason().unwrap_or(reason);
+        self.events.finish(ConnectionEvent::Down(reason));
     }
 
-    /// Handles every complete frame in the buffer. Returns how many bytes the next
-    /// frame needs in total.
-    async fn parse(&mut self) -> Parsed {
+    /// Decodes every complete frame in the buffer into `batch`. Returns how many bytes
+    /// the next frame needs in total.
+    fn parse(&mut self) -> Parsed {
         loop {
             if self.buf.len() < 4 {
                 return Parsed::NeedMore(4);
@@ -125,18 +148,14 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             if self.buf.len() < 4 + len {
                 return Parsed::NeedMore(4 + len);
             }
+            self.after_large = len > READ_CHUNK;
             let mut frame = self.buf.split_to(4 + len);
             frame.advance(4);
             Counters::add(&self.shared.counters.frames_in, 1);
             match self.decoder.decode(frame.freeze()) {
                 Ok(Some(message)) => {
                     Counters::add(&self.shared.counters.messages_in, 1);
-                    if self.events.send(ConnectionEvent::Message(message)).await.is_err() {
-                        // Nobody listens any more: the node layer dropped the receiver.
-                        return Parsed::Down(DownReason::LocalClose {
-                            peer: self.shared.peer.clone(),
-                        });
-                    }
+                    self.batch.push(ConnectionEvent::Message(message));
                 }
                 Ok(None) => {}
                 Err(e) => {

@@ -616,3 +616,168 @@ fn frames_captured_from_otp25() {
         Some("some_atom")
     );
 }
+
+/// The bytes `encode_parts` describes, as one list of packets.
+fn parts_to_packets(enc: &mut FrameEncoder, msg: &Message, prefix: &[u8]) -> Vec<Bytes> {
+    let mut buf = prefix.to_vec();
+    match enc.encode_parts(msg, &mut buf, &mut Vec::new()).unwrap() {
+        Encoded::InBuf => vec![Bytes::copy_from_slice(&buf[prefix.len()..])],
+        Encoded::Split { binary, at } => {
+            let mut p = buf[prefix.len()..at].to_vec();
+            p.extend_from_slice(&binary);
+            p.extend_from_slice(&buf[at..]);
+            vec![Bytes::from(p)]
+        }
+        Encoded::Packets(packets) => {
+            assert_eq!(buf, prefix, "fragments leave the buffer alone");
+            packets
+        }
+    }
+}
+
+#[test]
+fn encode_parts_gives_the_bytes_of_encode_and_shares_large_binaries() {
+    let small = send(16);
+    let large = send(ZERO_COPY_MIN + 5);
+    let nested = Message::send(
+        pid("peer@host", 9),
+        Term::tuple(vec![Term::atom("x"), Term::binary(vec![1u8; 100_000])]),
+    );
+    for flags in [0, HDR, HDR_FRAG] {
+        for msg in [&small, &large, &nested] {
+            let want = FrameEncoder::new(flags, 64 << 10).encode(msg).unwrap();
+            let got = parts_to_packets(&mut FrameEncoder::new(flags, 64 << 10), msg, b"earlier");
+            assert_eq!(got, want, "flags {flags:#x}");
+        }
+    }
+    // A large binary payload is not copied: the part is the very same memory.
+    let Some(Term::Binary(payload)) = &large.payload else {
+        unreachable!()
+    };
+    let mut buf = Vec::new();
+    match FrameEncoder::new(HDR, 1 << 20)
+        .encode_parts(&large, &mut buf, &mut Vec::new())
+        .unwrap()
+    {
+        Encoded::Split { binary, at } => {
+            assert_eq!(binary.as_ptr(), payload.as_ptr());
+            assert_eq!(at, buf.len(), "nothing follows the binary");
+        }
+        other => panic!("{other:?}"),
+    }
+    // An error leaves the buffer as it was.
+    let mut buf = b"kept".to_vec();
+    let bad = Message::control(ControlMessage::Send { to: pid("p@h", 1) });
+    assert!(FrameEncoder::new(HDR, 0)
+        .encode_parts(&bad, &mut buf, &mut Vec::new())
+        .is_err());
+    assert_eq!(buf, b"kept");
+}
+
+#[test]
+fn send_control_messages_decode_as_the_general_path_does() {
+    let from = pid("me@host", 1);
+    let to = pid("peer@host", 2);
+    let alias = Reference {
+        node: Atom::new("peer@host"),
+        creation: 3,
+        id: vec![1, 2, 3],
+    };
+    let payload = Term::tuple(vec![Term::atom("hello"), Term::binary(vec![1u8; 40])]);
+    let msgs = [
+        Message::send(to.clone(), payload.clone()),
+        Message::reg_send(from.clone(), Atom::new("logger"), payload.clone()),
+        Message::send_sender(from.clone(), to.clone(), payload.clone()),
+        Message {
+            control: ControlMessage::AliasSend { from, alias },
+            payload: Some(payload),
+        },
+    ];
+    for flags in [0, HDR] {
+        for msg in &msgs {
+            let packets = FrameEncoder::new(flags, 0).encode(msg).unwrap();
+            let got = decode_all(&mut FrameDecoder::new(FrameLimits::default()), &packets);
+            assert_eq!(got, vec![msg.clone()], "flags {flags:#x}");
+        }
+    }
+    // Unusual fields take the general path, which reports them.
+    let mut body = vec![PASS_THROUGH];
+    let control = Term::tuple(vec![Term::Int(6), Term::Pid(to), Term::atom(""), Term::Int(5)]);
+    body.extend(beamlink_term::etf::encode(&control).unwrap());
+    body.extend(beamlink_term::etf::encode(&Term::Int(1)).unwrap());
+    let err = FrameDecoder::new(FrameLimits::default())
+        .decode(Bytes::from(body))
+        .unwrap_err();
+    assert!(matches!(err, FrameError::Control(_)), "{err:?}");
+}
+
+/// Encodes `msg` with `enc` into one packet (with its length prefix).
+fn one_packet(enc: &mut FrameEncoder, msg: &Message, defined: &mut Vec<u16>) -> Bytes {
+    let mut buf = Vec::new();
+    match enc.encode_parts(msg, &mut buf, defined).unwrap() {
+        Encoded::InBuf => Bytes::from(buf),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn send_atoms_go_through_the_atom_cache_once_the_peer_has_them() {
+    let from = pid("me@host", 1);
+    let to = pid("peer@host", 2);
+    let msgs = [
+        Message::reg_send(from.clone(), Atom::new("logger"), Term::atom("a")),
+        Message::send_sender(from.clone(), to.clone(), Term::Int(1)),
+        Message::send(to.clone(), Term::Int(2)),
+        Message {
+            control: ControlMessage::AliasSend {
+                from: from.clone(),
+                alias: Reference {
+                    node: Atom::new("peer@host"),
+                    creation: 3,
+                    id: vec![4, 5, 6],
+                },
+            },
+            payload: Some(Term::Int(3)),
+        },
+        Message::control(ControlMessage::Link { from, to }),
+    ];
+    let mut enc = FrameEncoder::new(HDR, 0).with_atom_cache();
+    let mut first = Vec::new();
+    let mut defined = Vec::new();
+    for m in &msgs {
+        first.push(one_packet(&mut enc, m, &mut defined));
+    }
+    // Nothing confirmed yet: every frame brings its atoms itself, so each decodes alone,
+    // in any order (the writer may take lanes in another order than they were queued).
+    for (p, m) in first.iter().zip(&msgs).rev() {
+        let got = decode_all(
+            &mut FrameDecoder::new(FrameLimits::default()),
+            std::slice::from_ref(p),
+        );
+        assert_eq!(got, vec![m.clone()]);
+    }
+    assert!(!defined.is_empty());
+    // Confirmed: later frames only refer to the slots, and are shorter for it.
+    enc.confirm(&defined);
+    let mut later_defined = Vec::new();
+    let later: Vec<Bytes> = msgs
+        .iter()
+        .map(|m| one_packet(&mut enc, m, &mut later_defined))
+        .collect();
+    assert!(later_defined.is_empty(), "{later_defined:?}");
+    for (a, b) in first.iter().zip(&later).take(4) {
+        assert!(b.len() < a.len(), "{} < {}", b.len(), a.len());
+    }
+    let mut dec = FrameDecoder::new(FrameLimits::default());
+    let mut all = first.clone();
+    all.extend(later);
+    let got = decode_all(&mut dec, &all);
+    let want: Vec<Message> = msgs.iter().chain(msgs.iter()).cloned().collect();
+    assert_eq!(got, want);
+    // Without the atom-cache flag (pass-through), nothing changes.
+    let mut plain = FrameEncoder::new(0, 0).with_atom_cache();
+    let mut d = Vec::new();
+    let p = one_packet(&mut plain, &msgs[0], &mut d);
+    assert!(d.is_empty());
+    assert_eq!(vec![p], FrameEncoder::new(0, 0).encode(&msgs[0]).unwrap());
+}
