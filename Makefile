@@ -49,12 +49,12 @@ build:
 
 # The binary beamlink ships (docker/Dockerfile builds it the same way): the CLI, static and
 # not position-independent, so it runs in an empty container and starts without relocating
-# itself. Written to $(RELEASE_BIN).
+# itself, built with the `dist` profile (release with fat LTO, see Cargo.toml). Written to $(RELEASE_BIN).
 RELEASE_TARGET := x86_64-unknown-linux-gnu
 RELEASE_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static
-RELEASE_BIN = $${CARGO_TARGET_DIR:-target}/$(RELEASE_TARGET)/release/beamlink
+RELEASE_BIN = $${CARGO_TARGET_DIR:-target}/$(RELEASE_TARGET)/dist/beamlink
 release:
-	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO) build --release --locked -p beamlink-cli --target $(RELEASE_TARGET)
+	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO) build --profile dist --locked -p beamlink-cli --target $(RELEASE_TARGET)
 	@echo "release: $(RELEASE_BIN)"
 
 # STATIC_TEST=0 skips the static release build of the CLI (test-static, about 2 min of CPU).

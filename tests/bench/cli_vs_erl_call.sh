@@ -17,11 +17,11 @@ for tool in hyperfine erl epmd "$ERL_CALL"; do
 done
 
 # The binary timed is the one beamlink ships (`make release`, as docker/Dockerfile builds
-# it: static, not position-independent). BEAMLINK=PATH times an already built binary
+# it: static, not position-independent, fat LTO). BEAMLINK=PATH times an already built binary
 # instead, e.g. target/release/beamlink from a plain `cargo build --release`.
 if [ -z "${BEAMLINK:-}" ]; then
   (cd "$ROOT" && make -s --no-print-directory release >/dev/null)
-  BEAMLINK="${CARGO_TARGET_DIR:-$ROOT/target}/x86_64-unknown-linux-gnu/release/beamlink"
+  BEAMLINK="${CARGO_TARGET_DIR:-$ROOT/target}/x86_64-unknown-linux-gnu/dist/beamlink"
 fi
 
 WORK=$(mktemp -d)

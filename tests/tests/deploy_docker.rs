@@ -3,7 +3,7 @@
 //! as it will from a `scratch` image, as the image's non-root user; and both Dockerfiles
 //! pass hadolint.
 //!
-//! The static build is a release build of the CLI (minutes on two cores), so
+//! The static build is a `dist` (release, fat LTO) build of the CLI (minutes on two cores), so
 //! `static_binary_runs_from_an_empty_root` is ignored by `cargo test`; `make test-static`
 //! runs it (CI too: see the Makefile).
 
@@ -34,6 +34,10 @@ fn dockerfile_builds_the_binary_this_test_checks() {
     assert!(
         text.contains(&format!("--target {TARGET}")),
         "docker/Dockerfile no longer builds --target {TARGET}"
+    );
+    assert!(
+        text.contains("--profile dist"),
+        "docker/Dockerfile no longer builds with the dist profile"
     );
     assert!(
         text.contains("-p beamlink-cli"),
@@ -71,7 +75,8 @@ fn static_binary(dir: &Path) -> PathBuf {
     let status = Command::new(cargo)
         .args([
             "build",
-            "--release",
+            "--profile",
+            "dist",
             "--locked",
             "-p",
             "beamlink-cli",
@@ -85,7 +90,7 @@ fn static_binary(dir: &Path) -> PathBuf {
     assert!(status.success(), "the static release build failed");
     let built = beamlink_e2e::release::target_dir()
         .join(TARGET)
-        .join("release/beamlink");
+        .join("dist/beamlink");
     let copy = dir.join("beamlink");
     std::fs::copy(&built, &copy).expect("copy the static binary");
     let status = Command::new("strip")
