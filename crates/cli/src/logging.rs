@@ -79,16 +79,22 @@ impl Subscriber for WarningsToStderr {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let mut line = Line(format!("{:>5}", event.metadata().level()));
-        event.record(&mut line);
-        line.0.push('\n');
+        let mut line = line(event);
+        line.push('\n');
         use std::io::Write as _;
-        let _ = std::io::stderr().lock().write_all(line.0.as_bytes());
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
     fn enter(&self, _: &Id) {}
 
     fn exit(&self, _: &Id) {}
+}
+
+/// An event as one line, without its newline: `WARN message key=value`.
+fn line(event: &Event<'_>) -> String {
+    let mut line = Line(format!("{:>5}", event.metadata().level()));
+    event.record(&mut line);
+    line.0
 }
 
 /// One log line being written: the message first, then `key=value` per field.
@@ -118,7 +124,8 @@ mod tests {
 
     #[test]
     fn a_line_holds_the_level_the_message_and_the_fields() {
-        // Events are built by the tracing macros; record through a dispatcher that captures.
+        // The line as `line` builds it for the event, captured through a layer-free
+        // subscriber that records it instead of printing.
         struct Capture(std::sync::Mutex<Vec<String>>);
         impl Subscriber for Capture {
             fn enabled(&self, _: &Metadata<'_>) -> bool {
@@ -130,9 +137,7 @@ mod tests {
             fn record(&self, _: &Id, _: &Record<'_>) {}
             fn record_follows_from(&self, _: &Id, _: &Id) {}
             fn event(&self, event: &Event<'_>) {
-                let mut line = Line(format!("{:>5}", event.metadata().level()));
-                event.record(&mut line);
-                self.0.lock().unwrap().push(line.0);
+                self.0.lock().unwrap().push(line(event));
             }
             fn enter(&self, _: &Id) {}
             fn exit(&self, _: &Id) {}
