@@ -145,14 +145,14 @@ impl SendQueue {
     /// when not `bounded`). Returns how many packets it took (more than one when
     /// fragmented).
     pub fn try_push(&self, lane: u64, message: &Message, bounded: bool) -> Result<usize, Refused> {
-        let mut st = self.lock();
-        if st.closed {
+        let mut guard = self.lock();
+        if guard.closed {
             return Err(Refused::Closed);
         }
-        if bounded && !self.has_room(&st) {
+        if bounded && !self.has_room(&guard) {
             return Err(Refused::Full);
         }
-        let st = &mut *st;
+        let st = &mut *guard;
         let index = lane_index(&mut st.lanes, lane);
         let l = &mut st.lanes[index];
         if l.open.capacity() == 0 {
@@ -225,23 +225,27 @@ impl SendQueue {
         }
         st.messages += 1;
         st.bytes += added;
-        self.wake_writer(st);
+        let wake = Self::writer_waits(st);
+        drop(guard);
+        if wake {
+            self.writer.notify_one();
+        }
         Ok(frames)
     }
 
     /// Queues packets that are already encoded, as one message of `lane`.
     pub fn try_push_packets(&self, lane: u64, packets: &mut Vec<Bytes>) -> Result<(), Refused> {
-        let mut st = self.lock();
-        if st.closed {
+        let mut guard = self.lock();
+        if guard.closed {
             return Err(Refused::Closed);
         }
         if packets.is_empty() {
             return Ok(());
         }
-        if st.messages >= self.capacity {
+        if guard.messages >= self.capacity {
             return Err(Refused::Full);
         }
-        let st = &mut *st;
+        let st = &mut *guard;
         let index = lane_index(&mut st.lanes, lane);
         let l = &mut st.lanes[index];
         l.seal();
@@ -256,15 +260,19 @@ impl SendQueue {
             });
         }
         st.messages += 1;
-        self.wake_writer(st);
+        let wake = Self::writer_waits(st);
+        drop(guard);
+        if wake {
+            self.writer.notify_one();
+        }
         Ok(())
     }
 
-    fn wake_writer(&self, st: &mut State) {
-        if st.writer_idle {
-            st.writer_idle = false;
-            self.writer.notify_one();
-        }
+    /// Whether the writer waits for work; if so it is marked busy, and the caller
+    /// notifies it once the lock is released (a writer woken while the lock is still
+    /// held would only block on it).
+    fn writer_waits(st: &mut State) -> bool {
+        std::mem::replace(&mut st.writer_idle, false)
     }
 
     /// Whether a bounded push may queue a message now.
