@@ -42,6 +42,24 @@ pub enum EpmdMode {
 }
 
 impl EpmdMode {
+    /// How this node finds its peers, as configured (an embedded EPMD may end up on
+    /// another port; see the listener).
+    pub(crate) fn peer_lookup(&self) -> beamlink_epmd::PortLookup {
+        use beamlink_epmd::PortLookup;
+        match *self {
+            EpmdMode::External { port } | EpmdMode::Embedded { port } => PortLookup::Epmd { port },
+            EpmdMode::None { listen_port } => PortLookup::Fixed(listen_port),
+            EpmdMode::Unpublished {
+                peer_port: Some(port),
+                ..
+            } => PortLookup::Fixed(port),
+            EpmdMode::Unpublished {
+                epmd_port,
+                peer_port: None,
+            } => PortLookup::Epmd { port: epmd_port },
+        }
+    }
+
     /// EPMD's port from `ERL_EPMD_PORT`, or 4369.
     pub fn default_port() -> u16 {
         std::env::var("ERL_EPMD_PORT")

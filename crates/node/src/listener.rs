@@ -48,18 +48,17 @@ async fn bind(config: &Config) -> Result<TcpListener, Error> {
 
 /// Listens and registers with EPMD as configured.
 pub(crate) async fn make_reachable(config: &Config) -> Result<Reachability, Error> {
-    if let (false, EpmdMode::Unpublished { epmd_port, peer_port }) = (config.accept, &config.epmd) {
-        return Ok(Reachability {
-            listener: None,
-            port: 0,
-            creation: None,
-            lookup: match peer_port {
-                Some(p) => PortLookup::Fixed(*p),
-                None => PortLookup::Epmd { port: *epmd_port },
-            },
-            registration: None,
-            embedded: None,
-        });
+    // A node that registers nowhere: peers' ports come from the configuration alone.
+    let unregistered = |listener, port| Reachability {
+        listener,
+        port,
+        creation: None,
+        lookup: config.epmd.peer_lookup(),
+        registration: None,
+        embedded: None,
+    };
+    if let (false, EpmdMode::Unpublished { .. }) = (config.accept, &config.epmd) {
+        return Ok(unregistered(None, 0));
     }
     let listener = bind(config).await?;
     let port = listener
@@ -77,28 +76,8 @@ pub(crate) async fn make_reachable(config: &Config) -> Result<Reachability, Erro
     let mut entry = NodeEntry::new(config.name.alive_name(), port);
     entry.node_type = node_type;
     let (epmd_port, embedded) = match config.epmd {
-        EpmdMode::None { listen_port } => {
-            return Ok(Reachability {
-                listener: Some(listener),
-                port,
-                creation: None,
-                lookup: PortLookup::Fixed(listen_port),
-                registration: None,
-                embedded: None,
-            })
-        }
-        EpmdMode::Unpublished { epmd_port, peer_port } => {
-            return Ok(Reachability {
-                listener: Some(listener),
-                port,
-                creation: None,
-                lookup: match peer_port {
-                    Some(p) => PortLookup::Fixed(p),
-                    None => PortLookup::Epmd { port: epmd_port },
-                },
-                registration: None,
-                embedded: None,
-            })
+        EpmdMode::None { .. } | EpmdMode::Unpublished { .. } => {
+            return Ok(unregistered(Some(listener), port))
         }
         EpmdMode::External { port } => (port, None),
         EpmdMode::Embedded { port } => {

@@ -242,20 +242,7 @@ impl Node {
             fragment_size: FRAGMENT_SIZE,
             ..beamlink_dist::ConnectionConfig::default()
         };
-        let lookup = match config.epmd {
-            crate::builder::EpmdMode::External { port } | crate::builder::EpmdMode::Embedded { port } => {
-                beamlink_epmd::PortLookup::Epmd { port }
-            }
-            crate::builder::EpmdMode::None { listen_port } => beamlink_epmd::PortLookup::Fixed(listen_port),
-            crate::builder::EpmdMode::Unpublished {
-                peer_port: Some(port),
-                ..
-            } => beamlink_epmd::PortLookup::Fixed(port),
-            crate::builder::EpmdMode::Unpublished {
-                epmd_port,
-                peer_port: None,
-            } => beamlink_epmd::PortLookup::Epmd { port: epmd_port },
-        };
+        let lookup = config.epmd.peer_lookup();
         let addr = crate::connections::resolve(&lookup, peer)
             .await
             .map_err(|reason| Error::Connect {
