@@ -358,16 +358,15 @@ impl Fields<'_, '_> {
     /// The field the protocol leaves unused (`''`): skipped.
     fn unused(&mut self) -> Option<()> {
         match self.body.get(self.pos..self.pos + 2)? {
-            [Self::SMALL_ATOM_UTF8_EXT, 0] | [Self::ATOM_CACHE_REF, _] => {
-                // A reference must still name an entry the header has.
-                if self.body[self.pos] == Self::ATOM_CACHE_REF {
-                    self.cached_atom(self.pos)?;
-                }
-                self.pos += 2;
-                Some(())
+            [Self::SMALL_ATOM_UTF8_EXT, 0] => {}
+            // A reference must still name an entry the header has.
+            [Self::ATOM_CACHE_REF, _] => {
+                self.cached_atom(self.pos)?;
             }
-            _ => self.general().map(|_| ()),
+            _ => return self.general().map(|_| ()),
         }
+        self.pos += 2;
+        Some(())
     }
 
     fn pid(&mut self) -> Option<Pid> {
@@ -423,13 +422,11 @@ const BINARY_EXT: u8 = 109;
 pub enum Encoded {
     /// One complete packet, appended to the buffer.
     InBuf,
-    /// One packet made of the buffer's bytes from where they were appended up to `at`,
-    /// then `binary`, then the buffer's bytes after `at`.
+    /// One packet made of the buffer's bytes from where they were appended, then
+    /// `binary`, which ends the packet (the payload is the last term of a frame).
     Split {
         /// The payload binary, shared, not copied.
         binary: Bytes,
-        /// Where in the buffer the binary goes.
-        at: usize,
     },
     /// Fragments, each a complete packet, to be written in order.
     Packets(Vec<Bytes>),
@@ -612,12 +609,12 @@ impl FrameEncoder {
                 Term::Binary(b) if b.len() >= ZERO_COPY_MIN && u32::try_from(b.len()).is_ok() => {
                     buf.push(BINARY_EXT);
                     buf.extend_from_slice(&(b.len() as u32).to_be_bytes());
-                    split = Some((b.clone(), buf.len()));
+                    split = Some(b.clone());
                 }
                 _ => encode_body_to(p, buf)?,
             }
         }
-        let extra = split.as_ref().map_or(0, |(b, _)| b.len());
+        let extra = split.as_ref().map_or(0, Bytes::len);
         let body_len = buf.len() - body_start + extra;
         if self.fragments && body_len > self.fragment_size {
             // The estimate missed (a large term that is not one binary): fragment it.
@@ -629,7 +626,7 @@ impl FrameEncoder {
         buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
         Ok(match split {
             None => Encoded::InBuf,
-            Some((binary, at)) => Encoded::Split { binary, at },
+            Some(binary) => Encoded::Split { binary },
         })
     }
 

@@ -87,6 +87,12 @@ pub enum HeaderError {
         "the distribution header brings atom cache slot {slot} an atom of {chars} characters (at most 255)"
     )]
     AtomTooLong { slot: usize, chars: usize },
+    /// A new atom when the atom table is full (beamlink_term's INTERN_LIMIT).
+    #[error(
+        "the distribution header brings atom cache slot {slot} a new atom, but the atom table is full; \
+         the peer sends more distinct atoms than this node keeps: restart it"
+    )]
+    AtomTableFull { slot: usize },
 }
 
 /// Why a header could not be written.
@@ -159,7 +165,7 @@ pub fn read_atom_cache_refs(
             if chars > MAX_ATOM_CHARS {
                 return Err(HeaderError::AtomTooLong { slot, chars });
             }
-            cache.slots[slot] = Some(Atom::new(text));
+            cache.slots[slot] = Some(Atom::try_new(text).ok_or(HeaderError::AtomTableFull { slot })?);
         }
         match &cache.slots[slot] {
             Some(a) => refs.push(Some(a.clone())),

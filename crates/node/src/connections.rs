@@ -424,7 +424,12 @@ impl Arbiter for Connections {
         if request.dynamic {
             return AcceptDecision::named_on(&request.name);
         }
-        let peer = Atom::new(&request.name);
+        // Before the cookie is checked: a name that would be a new atom past the table's
+        // limit is refused, not kept outside the table.
+        let Some(peer) = Atom::try_new(&request.name) else {
+            tracing::warn!(peer = %request.name, "refused a connection: the atom table is full");
+            return AcceptDecision::NotAllowed;
+        };
         let ours = self.our_name.get().cloned().unwrap_or_default();
         let mut t = self.lock();
         match t.get_mut(&peer) {
@@ -734,7 +739,11 @@ pub(crate) async fn run(node: Node, peer: Atom, id: Option<u64>, mut est: Establ
                             break;
                         }
                     };
-                    if handle.send(msg).await.is_err() {
+                    // Never wait here: while this task waits it does not drain the
+                    // connection's events, and two nodes doing that to each other with full
+                    // queues would stall for good. The entry queue is unbounded, as the
+                    // node's sends are, so nothing is lost by not waiting.
+                    if handle.send_now(msg).is_err() {
                         failed = true;
                         break;
                     }

@@ -443,10 +443,9 @@ impl Global {
             return Vec::new();
         };
         match (tag.as_str(), items) {
-            ("DOWN", [_, _ref, _type, pid, _reason]) => match pid.as_pid() {
-                Some(pid) => self.process_down(&pid.clone()),
-                None => Vec::new(),
-            },
+            // The 'DOWN' of our own monitors goes to `process_down` (see `serve`); any other
+            // is no monitor's, and acting on it would free a live process's locks and names.
+            ("DOWN", _) => Vec::new(),
             // We send no init_connect_ack and need none (see the module documentation).
             ("init_connect_ack", _) => Vec::new(),
             // A version-8 peer cancels our attempt when it gets a second init_connect of
@@ -868,7 +867,7 @@ pub(crate) async fn serve(node: Node, mut mailbox: Mailbox) {
                         // monitor is left over from a demonitor.
                         Some((pid, r)) if monitors.get(&pid) == Some(&r) => {
                             monitors.remove(&pid);
-                            global.handle(msg)
+                            global.process_down(&pid)
                         }
                         Some(_) => Vec::new(),
                         None => global.handle(msg),
@@ -1305,10 +1304,17 @@ mod tests {
             atom("DOWN"),
             Term::from(reference()),
             atom("process"),
-            Term::Pid(p3),
+            Term::Pid(p3.clone()),
             atom("normal"),
         ]);
-        assert!(!g.handle(down).is_empty());
+        // A 'DOWN' message is no proof of anything: only our monitor's (which `serve`
+        // matches to its reference) frees the holder's locks.
+        assert!(g.handle(down).is_empty());
+        assert_eq!(
+            replies(&g.handle(call(p1.clone(), set(id("r3"))))),
+            vec![atom("false")]
+        );
+        assert!(!g.process_down(&p3).is_empty());
         assert_eq!(replies(&g.handle(call(p1, set(id("r3"))))), vec![atom("true")]);
     }
 

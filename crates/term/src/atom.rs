@@ -164,6 +164,19 @@ impl Atom {
         }
     }
 
+    /// The atom with this text, or `None` when it is new and the table already holds its
+    /// limit of 1,048,576 atoms: for text from the network, where [`Atom::new`]'s fallback
+    /// (an atom outside the table, never freed) would let a peer grow memory without end.
+    pub fn try_new(name: &str) -> Option<Atom> {
+        let slot = recent_slot(name.as_bytes());
+        if let Some(a) = recent(name.as_bytes(), slot) {
+            return Some(a);
+        }
+        let a = Atom::intern(name)?;
+        remember(slot, &a);
+        Some(a)
+    }
+
     /// The atom whose UTF-8 text is `bytes`, without growing the table past its limit:
     /// what the decoder uses for atoms that arrive from a peer. A recent atom is found
     /// without validating the bytes again.

@@ -171,11 +171,10 @@ impl SendQueue {
                     l.seal();
                 }
             }
-            Ok(Encoded::Split { binary, at }) => {
+            Ok(Encoded::Split { binary }) => {
                 added = l.open.len() - open_before + binary.len();
-                // [open up to `at`] [binary] [open after `at`]: the first part ends
-                // inside the packet, the binary too unless nothing follows it.
-                let tail = l.open.split_off(at);
+                // [open] [binary]: the open buffer ends inside this message's packet, which
+                // the binary ends.
                 let messages = std::mem::take(&mut l.open_messages);
                 let mut defined = std::mem::take(&mut l.open_defined);
                 defined.extend_from_slice(&st.defined);
@@ -189,18 +188,10 @@ impl SendQueue {
                 });
                 l.pieces.push_back(Piece {
                     bytes: binary,
-                    packet_end: tail.is_empty(),
-                    messages: usize::from(tail.is_empty()),
+                    packet_end: true,
+                    messages: 1,
                     defined: Vec::new(),
                 });
-                if !tail.is_empty() {
-                    l.pieces.push_back(Piece {
-                        bytes: Bytes::from(tail),
-                        packet_end: true,
-                        messages: 1,
-                        defined: Vec::new(),
-                    });
-                }
             }
             Ok(Encoded::Packets(packets)) => {
                 frames = packets.len();
@@ -242,7 +233,8 @@ impl SendQueue {
         if packets.is_empty() {
             return Ok(());
         }
-        if guard.messages >= self.capacity {
+        // The same bound as for any other message: count and bytes.
+        if !self.has_room(&guard) {
             return Err(Refused::Full);
         }
         let st = &mut *guard;
